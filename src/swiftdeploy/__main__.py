@@ -1,0 +1,3 @@
+from swiftdeploy.cli.main import main
+
+main()

@@ -1,0 +1,67 @@
+"""One output service for every command, so wording and colour stay consistent.
+
+Rich honours NO_COLOR and plain pipes by itself; commands call the named
+methods here instead of printing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any
+
+from rich.console import Console as RichConsole
+from rich.markup import escape
+
+from swiftdeploy.errors import ManifestError, PolicyDenied, SwiftDeployError
+
+
+class Console:
+    def __init__(self) -> None:
+        self.out = RichConsole(highlight=False, soft_wrap=True)
+        self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
+
+    def step(self, text: str) -> None:
+        """A phase header in the seeds' style: `==> Checking infrastructure policy`."""
+        self.out.print(f"[bold]==>[/bold] {escape(text)}")
+
+    def info(self, text: str) -> None:
+        self.out.print(f"  {escape(text)}")
+
+    def passed(self, text: str) -> None:
+        self.out.print(f"  [green]\\[PASS][/green] {escape(text)}")
+
+    def failed(self, text: str) -> None:
+        self.out.print(f"  [red]\\[FAIL][/red] {escape(text)}")
+
+    def tag(self, label: str, text: str, *, style: str = "bold") -> None:
+        """A bracketed status line such as `[DENY] reason` or `[OK] Stack is healthy`."""
+        self.out.print(f"  [{style}]\\[{escape(label)}][/{style}] {escape(text)}")
+
+    def success(self, text: str) -> None:
+        self.out.print(f"[green]{escape(text)}[/green]")
+
+    def warning(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def json(self, payload: Any) -> None:
+        sys.stdout.write(json.dumps(payload, sort_keys=True) + "\n")
+        sys.stdout.flush()
+
+    def report_error(self, exc: SwiftDeployError) -> None:
+        if isinstance(exc, ManifestError) and exc.problems:
+            for problem in exc.problems:
+                self.err.print(f"[red]error:[/red] {escape(problem)}")
+        else:
+            self.err.print(f"[red]error:[/red] {escape(exc.message)}")
+        if isinstance(exc, PolicyDenied):
+            for reason in exc.reasons:
+                self.err.print(f"  [red]\\[DENY][/red] {escape(reason)}")
+        if exc.hint:
+            self.err.print(f"  hint: {escape(exc.hint)}")
+
+
+@functools.cache
+def console() -> Console:
+    return Console()

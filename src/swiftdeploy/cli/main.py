@@ -1,0 +1,97 @@
+"""Entry point: a Click group whose subcommands are imported only when invoked.
+
+Each verb lives in `swiftdeploy.cli.<verb>` and exposes a Click command named
+`command`; keeping imports lazy is what keeps `swiftdeploy --help` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from swiftdeploy import __version__
+from swiftdeploy.errors import ExitCode, SwiftDeployError
+
+# verb -> (module, one-line help shown by --help without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("swiftdeploy.cli.init", "Render nginx.conf, docker-compose.yml and policies from the manifest."),
+    "validate": ("swiftdeploy.cli.validate", "Run the pre-flight checks and report each as PASS/FAIL."),
+    "schema": ("swiftdeploy.cli.schema", "Print the manifest's JSON Schema."),
+    "deploy": ("swiftdeploy.cli.deploy", "Check the infrastructure policy, start the stack, wait until healthy."),
+    "promote": ("swiftdeploy.cli.promote", "Move traffic to the canary or make the canary stable (policy-gated)."),
+    "rollback": ("swiftdeploy.cli.rollback", "Send all traffic back to stable and stop the canary."),
+    "teardown": ("swiftdeploy.cli.teardown", "Stop everything this deployment started."),
+    "chaos": ("swiftdeploy.cli.chaos", "Inject or clear chaos on the running canary."),
+    "status": ("swiftdeploy.cli.status", "Live dashboard of throughput, P99, error rate and policy compliance."),
+    "audit": ("swiftdeploy.cli.audit", "Verify the history and write audit_report.md."),
+    "policy": ("swiftdeploy.cli.policy", "Test and evaluate the Rego policies."),
+    "demo-service": ("swiftdeploy.cli.demo_service", "Run the instrumented demo service."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="swiftdeploy")
+@click.option(
+    "-f",
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("manifest.yaml"),
+    show_default=True,
+    envvar="SWIFTDEPLOY_MANIFEST",
+    help="The manifest; generated files and state live beside it.",
+)
+@click.pass_context
+def cli(ctx: click.Context, manifest_path: Path) -> None:
+    """SwiftDeploy: one manifest, policy-gated zero-downtime releases."""
+    ctx.obj = manifest_path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; SwiftDeployError becomes a one-line message and its exit code."""
+    try:
+        cli.main(args=argv, prog_name="swiftdeploy", standalone_mode=False)
+    except SwiftDeployError as exc:
+        from swiftdeploy.cli.console import console
+
+        console().report_error(exc)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(int(ExitCode.OK))
+
+
+def manifest_path_from(ctx: click.Context) -> Path:
+    """The manifest path chosen with the global -f option."""
+    root: Any = ctx.find_root().obj
+    return root if isinstance(root, Path) else Path("manifest.yaml")

@@ -1,0 +1,86 @@
+"""The one exception tree of SwiftDeploy, and the exit codes it maps to.
+
+    SwiftDeployError (exit 1)
+    ├── UsageError (exit 2)            bad flags or arguments
+    │   └── ManifestError (exit 2)     manifest missing, unreadable or invalid
+    ├── PolicyDenied (exit 1)          the policy engine answered "no"
+    ├── PolicyUnavailable (exit 3)     the policy engine could not answer (fail closed)
+    ├── LockBusy (exit 1)              another command holds the deployment lock
+    ├── CommandFailed (exit 1)         an external command (nginx, opa, docker) failed
+    ├── HealthTimeout (exit 1)         an instance did not become healthy in time
+    └── HistoryError (exit 1)          history.jsonl cannot be written or does not verify
+
+Core code raises these; only the CLI edge turns them into one-line messages.
+Anything else escaping is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit statuses (see README, "Exit codes")."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    POLICY_UNAVAILABLE = 3
+    INTERRUPTED = 130
+
+
+class SwiftDeployError(Exception):
+    """Root of every error SwiftDeploy reports to the operator."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(SwiftDeployError):
+    exit_code = ExitCode.USAGE
+
+
+class ManifestError(UsageError):
+    """The manifest is missing or invalid; `problems` lists every error found."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class PolicyDenied(SwiftDeployError):
+    def __init__(self, message: str, *, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+class PolicyUnavailable(SwiftDeployError):
+    exit_code = ExitCode.POLICY_UNAVAILABLE
+
+
+class LockBusy(SwiftDeployError):
+    pass
+
+
+class CommandFailed(SwiftDeployError):
+    """An external command failed; keeps argv, exit status and stderr for the report."""
+
+    def __init__(
+        self, message: str, *, argv: list[str], returncode: int | None, stderr: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class HealthTimeout(SwiftDeployError):
+    pass
+
+
+class HistoryError(SwiftDeployError):
+    pass

@@ -1,0 +1,49 @@
+"""Fixtures shared by every test folder: real binaries and free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from swiftdeploy._process import which
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _require(program: str, env_var: str) -> str:
+    """Find a real binary; in CI a missing one is a failure, never a skip."""
+    found = os.environ.get(env_var) or which(program)
+    if found is None:
+        cache = Path.home() / ".cache" / "swiftdeploy" / "bin" / program
+        found = str(cache) if cache.is_file() else None
+    if found is None:
+        message = f"{program} not found (run scripts/setup-test-env)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def nginx_bin() -> str:
+    return _require("nginx", "SWIFTDEPLOY_NGINX")
+
+
+@pytest.fixture(scope="session")
+def opa_bin() -> str:
+    return _require("opa", "SWIFTDEPLOY_OPA")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
