@@ -1,0 +1,405 @@
+"""The demo service SwiftDeploy deploys: a plain ASGI app with Prometheus metrics and chaos.
+
+Plain ASGI rather than a framework because every request passes through here and the
+benchmark budget (see docs/benchmarks.md) leaves little room for routing layers. The random
+source, both clocks and the sleep function are injected so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from swiftdeploy.demo.chaos import Chaos, ChaosKind, ChaosRequestError, parse_spec
+from swiftdeploy.demo.openapi import spec_bytes
+from swiftdeploy.errors import UsageError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("swiftdeploy.demo")
+
+MAX_BODY_BYTES = 16 * 1024
+# Fine buckets under 50 ms because healthy responses live there; 0.5 must be an exact bound
+# because the promotion policy compares P99 against 500 ms.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ROUTES: dict[str, tuple[str, ...]] = {
+    "/": ("GET",),
+    "/healthz": ("GET",),
+    "/metrics": ("GET",),
+    "/chaos": ("GET", "POST"),
+    "/openapi.json": ("GET",),
+}
+# Only these are "the application"; probes, metrics and the control plane stay unaffected
+# by chaos so operators can always observe and recover.
+CHAOS_ROUTES = frozenset({"/"})
+_KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+Mode = Literal["stable", "canary"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "stable"
+    version: str = "0.0.0"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    socket: Path | None = None
+    chaos_token: str | None = None
+    metrics_enabled: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read MODE, APP_VERSION, APP_HOST, APP_PORT, APP_SOCKET, CHAOS_TOKEN, METRICS_ENABLED."""
+        env = os.environ if env is None else env
+        mode = env.get("MODE", "stable").strip().lower()
+        if mode not in ("stable", "canary"):
+            raise UsageError(f"MODE must be 'stable' or 'canary', got {mode!r}")
+        version = env.get("APP_VERSION", "0.0.0").strip()
+        if not version:
+            raise UsageError("APP_VERSION must not be empty")
+        raw_port = env.get("APP_PORT", "3000").strip()
+        try:
+            port = int(raw_port)
+        except ValueError:
+            port = -1
+        if not 0 < port < 65536:
+            raise UsageError(f"APP_PORT must be an integer in 1-65535, got {raw_port!r}")
+        metrics = env.get("METRICS_ENABLED", "1").strip().lower()
+        if metrics not in ("0", "1", "true", "false", "yes", "no", ""):
+            raise UsageError(f"METRICS_ENABLED must be 0 or 1, got {metrics!r}")
+        socket = env.get("APP_SOCKET", "").strip()
+        return cls(
+            mode="canary" if mode == "canary" else "stable",
+            version=version,
+            host=env.get("APP_HOST", "0.0.0.0").strip() or "0.0.0.0",
+            port=port,
+            socket=Path(socket) if socket else None,
+            chaos_token=env.get("CHAOS_TOKEN") or None,
+            metrics_enabled=metrics in ("1", "true", "yes", ""),
+        )
+
+
+class Metrics:
+    """Request metrics in a dedicated registry, so several apps can live in one process."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float], chaos: Chaos) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self._requests = Counter(
+            "http_requests",
+            "HTTP requests answered, by method, route and status code.",
+            ["method", "path", "status_code"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "http_request_duration_seconds",
+            "Time spent answering HTTP requests, by method and route.",
+            ["method", "path"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        started = clock()
+        uptime = Gauge("app_uptime_seconds", "Seconds since start.", registry=self.registry)
+        uptime.set_function(lambda: clock() - started)
+        Gauge("app_mode", "0 stable, 1 canary.", registry=self.registry).set(
+            1 if settings.mode == "canary" else 0
+        )
+        active = Gauge("chaos_active", "0 none, 1 slow, 2 error.", registry=self.registry)
+        active.set_function(lambda: float(chaos.kind()))
+        Info("app", "Version and mode of this instance.", registry=self.registry).info(
+            {"version": settings.version, "mode": settings.mode}
+        )
+        # labels() takes a lock and hashes on every call; caching the children keeps the
+        # per-request cost to a dict lookup plus the increment.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._histograms: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, path: str, status: int, seconds: float) -> None:
+        key = (method, path, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self._requests.labels(method, path, str(status))
+        counter.inc()
+        hkey = (method, path)
+        histogram = self._histograms.get(hkey)
+        if histogram is None:
+            histogram = self._histograms[hkey] = self._duration.labels(method, path)
+        histogram.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: bytes = b"application/json"
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+def _json(status: int, payload: Mapping[str, Any], **headers: str) -> Response:
+    extra = tuple((k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items())
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode(), headers=extra)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    return _json(status, {"error": code, "message": message, **extra})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class DemoApp:
+    """The ASGI callable. One instance per process; state lives on the instance."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._started = clock()
+        self.chaos = Chaos(clock=clock, rng=(rng or random.Random()).random)
+        self.metrics: Metrics | None = (
+            Metrics(settings, clock=clock, chaos=self.chaos) if settings.metrics_enabled else None
+        )
+        self._mode_header = (b"x-mode", settings.mode.encode())
+        self._token = settings.chaos_token.encode() if settings.chaos_token else None
+        openapi = Response(200, spec_bytes())
+        self._handlers: dict[str, Callable[[], Response]] = {
+            "/": self._root,
+            "/healthz": self._healthz,
+            "/metrics": self._metrics,
+            "/openapi.json": lambda: openapi,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        route = path if path in ROUTES else "other"
+        try:
+            response = await self._dispatch(method, path, scope, receive)
+        except Exception:
+            # Only real bugs land here; every expected failure is answered explicitly.
+            log.exception("unhandled error answering %s %s", method, path)
+            response = _error(500, "internal_error", "internal server error")
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": [
+                        (b"content-type", response.content_type),
+                        (b"content-length", str(len(response.body)).encode()),
+                        self._mode_header,
+                        *response.headers,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": response.body})
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe(
+                    method if method in _KNOWN_METHODS else "OTHER",
+                    route,
+                    response.status,
+                    time.perf_counter() - started,
+                )
+
+    async def _dispatch(self, method: str, path: str, scope: Scope, receive: Receive) -> Response:
+        allowed = ROUTES.get(path)
+        if allowed is None:
+            return _error(404, "not_found", f"no route for {path}")
+        if method not in allowed:
+            return _json(
+                405,
+                {
+                    "error": "method_not_allowed",
+                    "message": f"{method} is not allowed on {path}",
+                    "allowed": list(allowed),
+                },
+                allow=", ".join(allowed),
+            )
+        if path in CHAOS_ROUTES:
+            effect = self.chaos.effect()
+            if effect.delay:
+                await self._sleep(effect.delay)
+            if effect.fail:
+                return _error(500, "chaos_injected", "injected failure (chaos mode error)")
+        if path == "/chaos":
+            if method == "GET":
+                return _json(200, self.chaos.state())
+            return await self._post_chaos(scope, receive)
+        return self._handlers[path]()
+
+    def _timestamp(self) -> str:
+        moment = datetime.fromtimestamp(self._wall_clock(), UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _root(self) -> Response:
+        mode = self.settings.mode
+        return _json(
+            200,
+            {
+                "message": f"Welcome to SwiftDeploy [{mode}]",
+                "mode": mode,
+                "version": self.settings.version,
+                "timestamp": self._timestamp(),
+            },
+        )
+
+    def _healthz(self) -> Response:
+        uptime = round(self._clock() - self._started, 3)
+        return _json(
+            200,
+            {
+                "status": "ok",
+                "mode": self.settings.mode,
+                "version": self.settings.version,
+                "uptime_seconds": uptime,
+                "uptime": uptime,
+            },
+        )
+
+    def _metrics(self) -> Response:
+        if self.metrics is None:
+            return _error(404, "metrics_disabled", "metrics are disabled (METRICS_ENABLED=0)")
+        return Response(200, self.metrics.render(), content_type=CONTENT_TYPE_LATEST.encode())
+
+    def _authorized(self, scope: Scope) -> bool:
+        if self._token is None:
+            return True
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, credentials = bytes(value).partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(
+                    credentials.strip(), self._token
+                )
+        return False
+
+    async def _post_chaos(self, scope: Scope, receive: Receive) -> Response:
+        if self.settings.mode != "canary":
+            return _error(403, "forbidden", "chaos is only available in canary mode")
+        if not self._authorized(scope):
+            response = _error(401, "unauthorized", "chaos requires Authorization: Bearer <token>")
+            return Response(
+                401, response.body, headers=((b"www-authenticate", b'Bearer realm="chaos"'),)
+            )
+        try:
+            raw = await _read_body(scope, receive)
+        except BodyTooLarge:
+            return _error(
+                413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes", field="body"
+            )
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return _error(400, "bad_request", f"body is not valid JSON: {exc}", field="body")
+        try:
+            spec = parse_spec(body)
+        except ChaosRequestError as exc:
+            return _error(400, "bad_request", exc.message, field=exc.field)
+        self.chaos.apply(spec)
+        if spec.kind is ChaosKind.NONE:
+            log.info("chaos recovered")
+        else:
+            log.warning("chaos injected: %s", self.chaos.state())
+        return _json(200, self.chaos.state())
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = 0
+            if declared > MAX_BODY_BYTES:
+                raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    # Bounded by the size check: each round either grows `size` or ends the body.
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    rng: random.Random | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> DemoApp:
+    """App factory; with no settings, configuration comes from the environment."""
+    return DemoApp(
+        settings if settings is not None else Settings.from_env(),
+        rng=rng,
+        clock=clock,
+        wall_clock=wall_clock,
+        sleep=sleep,
+    )
