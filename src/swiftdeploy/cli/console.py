@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console as RichConsole
 from rich.markup import escape
 
-from swiftdeploy.errors import ManifestError, PolicyDenied, SwiftDeployError
+from swiftdeploy.errors import ManifestError, SwiftDeployError
 
 
 class Console:
@@ -55,9 +55,6 @@ class Console:
                 self.err.print(f"[red]error:[/red] {escape(problem)}")
         else:
             self.err.print(f"[red]error:[/red] {escape(exc.message)}")
-        if isinstance(exc, PolicyDenied):
-            for reason in exc.reasons:
-                self.err.print(f"  [red]\\[DENY][/red] {escape(reason)}")
         if exc.hint:
             self.err.print(f"  hint: {escape(exc.hint)}")
 

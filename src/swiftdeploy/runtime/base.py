@@ -1,0 +1,68 @@
+"""The small interface every runtime implements.
+
+An instance is one running copy of the service on one track (stable or canary).
+The lifecycle starts instances, waits for health, then asks the runtime to route:
+all traffic to stable, or a weighted share to the canary. Requests carrying the
+`X-Canary: always|never` header are pinned to a track whatever the weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from swiftdeploy.state import DeploymentState, InstanceRecord, Track
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    track: Track
+    mode: str
+    version: str
+    chaos_token: str | None
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    detail: str
+    mode: str | None = None
+    version: str | None = None
+
+
+class Runtime(Protocol):
+    name: str
+
+    def load(self) -> DeploymentState:
+        """Read the state and drop what no longer runs (after a crash or a reboot)."""
+        ...
+
+    def save(self, state: DeploymentState) -> None: ...
+
+    def start_instance(self, state: DeploymentState, spec: InstanceSpec) -> InstanceRecord:
+        """Start an instance; it receives no traffic until `route` says so."""
+        ...
+
+    def health(self, instance: InstanceRecord) -> Health: ...
+
+    def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
+        """An HTTP client that talks to this one instance directly (metrics, chaos)."""
+        ...
+
+    def route(self, state: DeploymentState) -> None:
+        """Make the proxy send traffic as state.stable / state.canary / canary_weight say."""
+        ...
+
+    def stop_instance(self, state: DeploymentState, instance_id: str) -> None:
+        """Drain (in-flight requests finish) and stop one instance."""
+        ...
+
+    def ensure_policy_engine(self, state: DeploymentState) -> None:
+        """Start the policy engine the manifest asks for, if it runs as a server."""
+        ...
+
+    def teardown(self, state: DeploymentState) -> list[str]:
+        """Stop everything this deployment started; return what was stopped."""
+        ...

@@ -1,0 +1,332 @@
+"""The local runtime: the real nginx and the service as supervised processes, no Docker.
+
+Instances listen on Unix sockets in a short per-project run folder. nginx never
+points at an instance directly: it connects to symlinks (`stable.sock`,
+`canary.sock` and twenty weighted `slot-NN.sock`), so moving traffic is an atomic
+`rename` of symlinks. nginx resolves the path on every new upstream connection
+(the local config keeps no upstream keep-alive), so a switch needs no reload and
+drops no client connection; reloads are kept for real config changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+
+from swiftdeploy import _process
+from swiftdeploy.errors import CommandFailed, SwiftDeployError
+from swiftdeploy.files import atomic_write
+from swiftdeploy.manifest import Manifest
+from swiftdeploy.project import Project
+from swiftdeploy.render import NginxTarget, render_nginx
+from swiftdeploy.runtime.base import Health, InstanceSpec
+from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
+
+SLOTS = 20  # weighted routing in steps of 100 / SLOTS = 5 %
+DRAIN_TIMEOUT_S = 30.0
+
+
+def run_dir_for(project: Project) -> Path:
+    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes."""
+    digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:12]
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    return base / f"swiftdeploy-{digest}"
+
+
+def slot_targets(state: DeploymentState) -> list[str | None]:
+    """Which instance each weighted slot points at: the first `canary share` slots go to it."""
+    stable, canary = state.stable, state.canary
+    canary_slots = round(state.canary_weight * SLOTS / 100) if canary else 0
+    return [canary if index < canary_slots else stable for index in range(SLOTS)]
+
+
+class LocalRuntime:
+    name = "local"
+
+    def __init__(self, project: Project, manifest: Manifest) -> None:
+        self.project = project
+        self.manifest = manifest
+        self.run_dir = run_dir_for(project)
+        self.nginx_prefix = project.state_dir / "nginx"
+
+    # -- state -----------------------------------------------------------------------------
+
+    def load(self) -> DeploymentState:
+        state = load_state(self.project.state_file)
+        for instance_id, record in list(state.instances.items()):
+            if not _alive(record.pid, marker=_socket_path(record.address)):
+                del state.instances[instance_id]
+        if state.stable not in state.instances:
+            state.stable = None
+        if state.canary not in state.instances:
+            state.canary = None
+            state.canary_weight = 0
+        if state.nginx and not _alive(state.nginx.pid, marker=state.nginx.config):
+            state.nginx = None
+        if state.opa and not _alive(state.opa.pid, marker=state.opa.config):
+            state.opa = None
+        return state
+
+    def save(self, state: DeploymentState) -> None:
+        self.project.ensure_state_dir()
+        save_state(self.project.state_file, state)
+
+    # -- instances -------------------------------------------------------------------------
+
+    def start_instance(self, state: DeploymentState, spec: InstanceSpec) -> InstanceRecord:
+        self.project.ensure_state_dir()
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stamp = datetime.now(UTC)
+        instance_id = f"{spec.track}-{spec.version}-{secrets.token_hex(3)}"
+        socket_path = self.run_dir / f"{instance_id}.sock"
+        with contextlib.suppress(FileNotFoundError):
+            socket_path.unlink()
+        env = dict(os.environ)
+        env.update(
+            MODE=spec.mode,
+            APP_VERSION=spec.version,
+            APP_PORT=str(self.manifest.services.port),
+            APP_SOCKET=str(socket_path),
+        )
+        env.pop("CHAOS_TOKEN", None)
+        if spec.chaos_token:
+            env["CHAOS_TOKEN"] = spec.chaos_token
+        log_path = self.project.logs_dir / f"{instance_id}.log"
+        pid = _spawn(self._service_argv(socket_path), env=env, log_path=log_path)
+        record = InstanceRecord(
+            id=instance_id,
+            track=spec.track,
+            mode="canary" if spec.mode == "canary" else "stable",
+            version=spec.version,
+            pid=pid,
+            address=f"unix:{socket_path}",
+            log=str(log_path),
+            started_at=stamp.isoformat().replace("+00:00", "Z"),
+        )
+        state.instances[instance_id] = record
+        return record
+
+    def _service_argv(self, socket_path: Path) -> list[str]:
+        command = self.manifest.local.command
+        if not command:
+            return [sys.executable, "-m", "swiftdeploy.demo"]
+        return [part.replace("{socket}", str(socket_path)) for part in command]
+
+    def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
+        transport = httpx.HTTPTransport(uds=_socket_path(instance.address))
+        return httpx.Client(transport=transport, base_url="http://instance", timeout=timeout)
+
+    def health(self, instance: InstanceRecord) -> Health:
+        if not _alive(instance.pid, marker=_socket_path(instance.address)):
+            return Health(False, f"process {instance.pid} has exited (log: {instance.log})")
+        try:
+            with self.client(instance, timeout=2.0) as client:
+                response = client.get("/healthz")
+        except httpx.HTTPError as exc:
+            return Health(False, f"/healthz: {exc.__class__.__name__}: {exc}")
+        if response.status_code != 200:
+            return Health(False, f"/healthz answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            return Health(False, "/healthz answered a body that is not JSON")
+        return Health(True, "ok", mode=body.get("mode"), version=body.get("version"))
+
+    def stop_instance(self, state: DeploymentState, instance_id: str) -> None:
+        record = state.instances.pop(instance_id, None)
+        if record is None:
+            return
+        _terminate(record.pid, marker=_socket_path(record.address), timeout=DRAIN_TIMEOUT_S)
+        with contextlib.suppress(FileNotFoundError):
+            Path(_socket_path(record.address)).unlink()
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def route(self, state: DeploymentState) -> None:
+        stable = state.stable_instance()
+        if stable is None:
+            raise SwiftDeployError("no stable instance to route traffic to")
+        canary = state.canary_instance()
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sockets = {iid: _socket_path(rec.address) for iid, rec in state.instances.items()}
+        links = {"stable.sock": sockets[stable.id]}
+        links["canary.sock"] = sockets[canary.id] if canary else sockets[stable.id]
+        for index, target in enumerate(slot_targets(state)):
+            links[f"slot-{index:02d}.sock"] = sockets[target or stable.id]
+        for name, target_path in links.items():
+            _point_symlink(self.run_dir / name, target_path)
+        self._ensure_nginx(state)
+
+    def nginx_config(self) -> str:
+        slots = [f"unix:{self.run_dir / f'slot-{index:02d}.sock'}" for index in range(SLOTS)]
+        target = NginxTarget.local(
+            stable=f"unix:{self.run_dir / 'stable.sock'}",
+            canary=f"unix:{self.run_dir / 'canary.sock'}",
+            slots=slots,
+            state_dir=self.nginx_prefix,
+            logs_dir=self.project.logs_dir,
+        )
+        return render_nginx(self.manifest, target)
+
+    def _ensure_nginx(self, state: DeploymentState) -> None:
+        nginx = _nginx_binary()
+        self.nginx_prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
+        conf_path = self.nginx_prefix / "nginx.conf"
+        wanted = self.nginx_config()
+        current = conf_path.read_text() if conf_path.exists() else None
+        if state.nginx is not None and current == wanted:
+            return
+        candidate = self.nginx_prefix / "nginx.conf.next"
+        atomic_write(candidate, wanted)
+        _process.run(self._nginx_argv(nginx, candidate) + ["-t"], timeout=30)
+        os.replace(candidate, conf_path)
+        if state.nginx is not None:
+            os.kill(state.nginx.pid, signal.SIGHUP)
+            return
+        _process.run(self._nginx_argv(nginx, conf_path), timeout=30)
+        pid = _read_pid(self.nginx_prefix / "nginx.pid", timeout=10)
+        state.nginx = ProcessRecord(pid=pid, config=str(conf_path))
+
+    def _nginx_argv(self, nginx: str, conf: Path) -> list[str]:
+        error_log = self.project.logs_dir / "nginx-error.log"
+        return [nginx, "-p", str(self.nginx_prefix), "-c", str(conf), "-e", str(error_log)]
+
+    # -- policy engine ---------------------------------------------------------------------
+
+    def ensure_policy_engine(self, state: DeploymentState) -> None:
+        if self.manifest.policy.engine != "opa" or state.opa is not None:
+            return
+        from swiftdeploy.policy.server import start_opa_server
+
+        server = start_opa_server(
+            policies_dir=self.project.policies_dir,
+            port=self.manifest.policy.opa_port,
+            log_path=self.project.logs_dir / "opa.log",
+        )
+        state.opa = ProcessRecord(pid=server.pid, config=str(self.project.policies_dir))
+
+    # -- teardown --------------------------------------------------------------------------
+
+    def teardown(self, state: DeploymentState) -> list[str]:
+        stopped: list[str] = []
+        if state.nginx is not None:
+            _terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
+            stopped.append(f"nginx (pid {state.nginx.pid})")
+            state.nginx = None
+        for instance_id in list(state.instances):
+            pid = state.instances[instance_id].pid
+            self.stop_instance(state, instance_id)
+            stopped.append(f"{instance_id} (pid {pid})")
+        state.stable = state.canary = None
+        state.canary_weight = 0
+        if state.opa is not None:
+            _terminate(state.opa.pid, marker=state.opa.config)
+            stopped.append(f"opa (pid {state.opa.pid})")
+            state.opa = None
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        return stopped
+
+
+# -- process helpers ---------------------------------------------------------------------------
+
+
+def _socket_path(address: str) -> str:
+    return address.removeprefix("unix:")
+
+
+def _nginx_binary() -> str:
+    found = os.environ.get("SWIFTDEPLOY_NGINX") or _process.which("nginx")
+    if found is None:
+        raise CommandFailed(
+            "nginx not found: install it (apt-get install nginx-light) or run scripts/setup",
+            argv=["nginx"],
+            returncode=None,
+        )
+    return found
+
+
+def _spawn(argv: list[str], *, env: dict[str, str], log_path: Path) -> int:
+    """Start a detached process (own session) that outlives this CLI; return its pid."""
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        actions = [
+            (os.POSIX_SPAWN_DUP2, null_fd, 0),
+            (os.POSIX_SPAWN_DUP2, log_fd, 1),
+            (os.POSIX_SPAWN_DUP2, log_fd, 2),
+        ]
+        return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+    except OSError as exc:
+        raise CommandFailed(f"cannot start {argv[0]}: {exc}", argv=argv, returncode=None) from exc
+    finally:
+        os.close(log_fd)
+        os.close(null_fd)
+
+
+def _reap(pid: int) -> None:
+    """Collect a child of this process that has exited, so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _alive(pid: int, *, marker: str) -> bool:
+    """Is pid running and still the process we started (not a recycled pid)?"""
+    _reap(pid)
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        haystack = " ".join(proc.cmdline())
+        if marker and marker not in haystack:
+            haystack += " " + " ".join(proc.environ().values())
+        return not marker or marker in haystack
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def _terminate(
+    pid: int, *, marker: str, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM
+) -> None:
+    """Ask a process to stop gracefully; kill it if it has not stopped after timeout."""
+    if not _alive(pid, marker=marker):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid, marker=marker):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _point_symlink(link: Path, target: str) -> None:
+    """Re-point link at target atomically: readers see the old target or the new one."""
+    temp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    os.symlink(target, temp)
+    os.replace(temp, link)
+
+
+def _read_pid(path: Path, *, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return int(path.read_text().strip())
+        time.sleep(0.05)
+    raise SwiftDeployError(f"nginx did not write its pid file {path} within {timeout:g}s")
