@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from swiftdeploy.cli._common import json_option, open_deployment, print_outcome
+
+
+@click.command("chaos")
+@click.argument("mode", type=click.Choice(["slow", "error", "recover"]))
+@click.option("--duration", type=click.FloatRange(min=0.0, max=60.0, min_open=True), default=None,
+              help="slow: seconds each request sleeps.")
+@click.option("--rate", type=click.FloatRange(0.0, 1.0), default=None,
+              help="error: fraction of requests answered 500.")
+@click.option("--ttl", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="End the chaos by itself after this many seconds.")
+@json_option
+@click.pass_context
+def command(
+    ctx: click.Context,
+    mode: str,
+    duration: float | None,
+    rate: float | None,
+    ttl: float | None,
+    as_json: bool,
+) -> None:
+    """Inject slowness or errors into the canary, or recover it."""
+    from swiftdeploy.chaos import send_chaos
+
+    body: dict[str, Any] = {"mode": mode}
+    if mode == "slow":
+        body["duration"] = duration if duration is not None else 1.0
+    if mode == "error":
+        body["rate"] = rate if rate is not None else 0.5
+    if ttl is not None and mode != "recover":
+        body["ttl"] = ttl
+    print_outcome(send_chaos(open_deployment(ctx), body), as_json=as_json)

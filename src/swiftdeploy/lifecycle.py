@@ -1,0 +1,254 @@
+"""Deploy, promote, rollback and teardown: lock → reconcile → policy gate → runtime → history.
+
+The lifecycle gathers facts and acts on decisions; it never decides whether an
+action is safe. Every step that changes what runs is recorded in the state
+before it happens (so a killed CLI can be reconciled) and in the history after.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from swiftdeploy.errors import (
+    HealthTimeout,
+    PolicyDenied,
+    PolicyUnavailable,
+    SwiftDeployError,
+    UsageError,
+)
+from swiftdeploy.history import History
+from swiftdeploy.manifest import Manifest, load_manifest
+from swiftdeploy.project import Project
+from swiftdeploy.runtime import runtime_for
+from swiftdeploy.runtime.base import InstanceSpec, Runtime
+from swiftdeploy.state import DeploymentState, InstanceRecord
+
+HEALTH_TIMEOUT_S = 60.0
+POLICY_WORDING = {
+    "infra": ("infrastructure policy", "Deployment"),
+    "canary": ("canary safety policy", "Promotion"),
+}
+
+
+def describe_input(policy_input: dict[str, Any]) -> str:
+    """The facts on one line, as the seeds print them: `disk_free=107.0GB  cpu_load=0.80`."""
+    parts: list[str] = []
+    if "disk_free_gb" in policy_input:
+        parts.append(f"disk_free={policy_input['disk_free_gb']}GB")
+    if "cpu_load" in policy_input:
+        parts.append(f"cpu_load={policy_input['cpu_load']:.2f}")
+    if policy_input.get("error_rate") is not None:
+        parts.append(f"error_rate={policy_input['error_rate'] * 100:.2f}%")
+    if "p99_ms" in policy_input:
+        p99 = policy_input["p99_ms"]
+        parts.append(f"p99={p99:.0f}ms" if p99 is not None else "p99=n/a")
+    if "request_count" in policy_input:
+        parts.append(f"requests={policy_input['request_count']}")
+    if not parts:
+        parts.append(f"{policy_input.get('from', '?')} -> {policy_input.get('to', '?')}")
+    return "  ".join(parts)
+
+
+class Reporter(Protocol):
+    """Where the lifecycle tells the operator what it is doing (the CLI's console)."""
+
+    def step(self, text: str) -> None: ...
+
+    def info(self, text: str) -> None: ...
+
+    def tag(self, label: str, text: str, *, style: str = "bold") -> None: ...
+
+
+class SilentReporter:
+    def step(self, text: str) -> None:
+        pass
+
+    def info(self, text: str) -> None:
+        pass
+
+    def tag(self, label: str, text: str, *, style: str = "bold") -> None:
+        pass
+
+
+@dataclass
+class Outcome:
+    """What a lifecycle command did, for the CLI to print or emit as JSON."""
+
+    action: str
+    changed: bool
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    """Everything a lifecycle command works with, loaded once per command."""
+
+    project: Project
+    manifest: Manifest
+    runtime: Runtime
+    history: History
+    reporter: Reporter
+    policy_override: str | None = None  # "allow" from --policy-unavailable=allow
+
+    @classmethod
+    def open(
+        cls,
+        manifest_path: Path,
+        *,
+        reporter: Reporter | None = None,
+        runtime_name: str | None = None,
+        policy_override: str | None = None,
+    ) -> Deployment:
+        project = Project.at(manifest_path)
+        manifest = load_manifest(project.manifest_path)
+        runtime = runtime_for(runtime_name or manifest.runtime, project, manifest)
+        return cls(
+            project=project,
+            manifest=manifest,
+            runtime=runtime,
+            history=History(project.history_path),
+            reporter=reporter or SilentReporter(),
+            policy_override=policy_override,
+        )
+
+    # -- shared steps ----------------------------------------------------------------------
+
+    def reconcile(self) -> DeploymentState:
+        """Load the state and finish or undo whatever a killed command left behind."""
+        state = self.runtime.load()
+        orphans = [iid for iid in state.instances if iid not in (state.stable, state.canary)]
+        for instance_id in orphans:
+            self.reporter.info(f"reconcile: stopping {instance_id}, left by an interrupted command")
+            self.runtime.stop_instance(state, instance_id)
+        if state.pending:
+            self.reporter.info(f"reconcile: the interrupted '{state.pending}' was rolled back")
+            self.history.append("reconcile", {"interrupted": state.pending, "stopped": orphans})
+            state.pending = None
+        if state.stable and state.nginx is None:
+            self.runtime.route(state)
+        self.runtime.save(state)
+        return state
+
+    def start_and_wait(
+        self, state: DeploymentState, spec: InstanceSpec, timeout: float = HEALTH_TIMEOUT_S
+    ) -> InstanceRecord:
+        record = self.runtime.start_instance(state, spec)
+        self.runtime.save(state)  # the pid is on disk before we wait, so a crash can clean up
+        self.reporter.step(f"Waiting for {record.id} to be healthy (timeout {timeout:g}s)")
+        deadline = time.monotonic() + timeout
+        health = self.runtime.health(record)
+        while not (health.healthy and health.mode == spec.mode):
+            if time.monotonic() >= deadline or "has exited" in health.detail:
+                self.runtime.stop_instance(state, record.id)
+                self.runtime.save(state)
+                raise HealthTimeout(
+                    f"{record.id} did not become healthy: {health.detail}",
+                    hint=f"see its log: {record.log}",
+                )
+            time.sleep(0.1)
+            health = self.runtime.health(record)
+        self.reporter.tag("OK", f"{record.id} is healthy (mode={health.mode})", style="green")
+        return record
+
+    def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Any:
+        """Ask the policy engine and report its answer in the seeds' style.
+
+        Raises PolicyDenied / PolicyUnavailable: the engine decides, we only act.
+        """
+        from swiftdeploy.policy import engine_for, gate
+
+        title, blocked = POLICY_WORDING.get(domain, (f"{domain} policy", "Action"))
+        self.reporter.step(f"Checking {title}")
+        self.reporter.info(describe_input(policy_input))
+        on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
+        try:
+            engine = engine_for(self.manifest.policy, self.project.policies_dir)
+            decision = gate(
+                engine,
+                domain,
+                policy_input,
+                on_unavailable=on_unavailable,
+                record=self.history.append,
+            )
+        except PolicyDenied as exc:
+            for reason in exc.reasons:
+                self.reporter.tag("DENY", reason, style="red")
+            self.reporter.tag("BLOCKED", f"{blocked} denied by {title}", style="red bold")
+            exc.message = f"{blocked} denied by {title}"
+            raise
+        except PolicyUnavailable as exc:
+            self.reporter.tag("UNAVAILABLE", exc.message, style="red")
+            self.reporter.tag("BLOCKED", f"{blocked} refused: the policy engine cannot answer")
+            raise
+        if getattr(decision, "overridden", False):
+            self.reporter.tag("OVERRIDE", "policy engine unavailable; allowed by explicit override", style="yellow")
+        else:
+            self.reporter.tag("PASS", title[0].upper() + title[1:], style="green")
+        return decision
+
+    def chaos_token(self) -> str | None:
+        if self.manifest.chaos.auth == "none":
+            return None
+        path = self.project.state_dir / "chaos.token"
+        if not path.exists():
+            import secrets
+
+            from swiftdeploy.files import atomic_write
+
+            self.project.ensure_state_dir()
+            atomic_write(path, secrets.token_urlsafe(24) + "\n", mode=0o600)
+        return path.read_text().strip()
+
+    def set_mode(self, mode: str) -> None:
+        """Record the new mode in the manifest (only that value) and re-render the files."""
+        from swiftdeploy.init import render_project
+        from swiftdeploy.manifest_edit import set_service_mode
+
+        if set_service_mode(self.project.manifest_path, mode):
+            self.manifest = load_manifest(self.project.manifest_path)
+        render_project(self.project, self.manifest)
+
+
+def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str]) -> list[str]:
+    stopped = [iid for iid in list(state.instances) if iid not in keep]
+    for instance_id in stopped:
+        deployment.reporter.info(f"draining and stopping {instance_id}")
+        deployment.runtime.stop_instance(state, instance_id)
+    return stopped
+
+
+def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
+    project = deployment.project
+    with project.lock("teardown"):
+        state = deployment.runtime.load()
+        stopped = deployment.runtime.teardown(state)
+        deployment.runtime.save(state)
+        removed: list[str] = []
+        if clean:
+            for path in (project.nginx_conf, project.compose_file):
+                if path.exists():
+                    path.unlink()
+                    removed.append(path.name)
+            if project.state_dir.exists():
+                shutil.rmtree(project.state_dir)
+                removed.append(project.state_dir.name + "/")
+        deployment.history.append("teardown", {"stopped": stopped, "clean": clean})
+    summary = f"stopped {len(stopped)} process(es)" if stopped else "nothing was running"
+    return Outcome("teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed})
+
+
+def require_running(state: DeploymentState) -> InstanceRecord:
+    stable = state.stable_instance()
+    if stable is None:
+        raise UsageError("nothing is deployed", hint="run 'swiftdeploy deploy' first")
+    return stable
+
+
+def ensure_not_empty(value: object, message: str) -> None:
+    if not value:
+        raise SwiftDeployError(message)

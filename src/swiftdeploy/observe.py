@@ -1,0 +1,78 @@
+"""Look at the running tracks: scrape each instance's own /metrics, per track, over a window.
+
+Scraping instances directly (not through nginx) keeps stable and canary apart, so
+the canary is judged on its own traffic and compared with the stable baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from swiftdeploy.metrics import MetricsUnavailable, Scrape, WindowStats, scrape, window
+from swiftdeploy.runtime.base import Runtime
+from swiftdeploy.state import DeploymentState, InstanceRecord
+
+Progress = Callable[[float, float], None]
+
+
+def scrape_instance(runtime: Runtime, instance: InstanceRecord) -> Scrape:
+    with runtime.client(instance, timeout=5.0) as client:
+        return scrape(client, "/metrics")
+
+
+def live_tracks(state: DeploymentState) -> dict[str, InstanceRecord]:
+    tracks: dict[str, InstanceRecord] = {}
+    stable, canary = state.stable_instance(), state.canary_instance()
+    if stable is not None:
+        tracks["stable"] = stable
+    if canary is not None:
+        tracks["canary"] = canary
+    return tracks
+
+
+def figures(stats: WindowStats) -> dict[str, Any]:
+    """The window as policy input: the names the Rego policies read."""
+    return {
+        "error_rate": round(stats.error_rate, 6),
+        "p99_ms": round(stats.p99_ms, 3) if stats.p99_ms is not None else None,
+        "request_count": int(stats.request_count),
+        "window_s": round(stats.window_s, 3),
+        "req_per_s": round(stats.req_per_s, 3),
+        "counter_reset": stats.counter_reset,
+    }
+
+
+def measure_tracks(
+    runtime: Runtime,
+    state: DeploymentState,
+    window_s: float,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, dict[str, Any]]:
+    """Scrape every track at the start and the end of the window; raise if one is unreadable."""
+    tracks = live_tracks(state)
+    started = clock()
+    before = {name: scrape_instance(runtime, inst) for name, inst in tracks.items()}
+    deadline = started + window_s
+    while (now := clock()) < deadline:
+        if progress is not None:
+            progress(now - started, window_s)
+        sleep(min(1.0, deadline - now))
+    after = {name: scrape_instance(runtime, inst) for name, inst in tracks.items()}
+    elapsed = max(clock() - started, 1e-3)
+    result: dict[str, dict[str, Any]] = {}
+    for name in tracks:
+        result[name] = figures(window(before[name], after[name], elapsed))
+    return result
+
+
+def try_scrape(runtime: Runtime, instance: InstanceRecord) -> Scrape | str:
+    """A scrape, or the reason it failed (the dashboard shows it instead of crashing)."""
+    try:
+        return scrape_instance(runtime, instance)
+    except MetricsUnavailable as exc:
+        return exc.message

@@ -1,0 +1,163 @@
+"""The release commands: deploy, promote canary, promote stable, rollback.
+
+Each takes the deployment lock, reconciles what a killed command may have left,
+asks the policy first, and records what it did in the history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swiftdeploy.errors import UsageError
+from swiftdeploy.lifecycle import Deployment, Outcome, require_running, stop_all_but
+from swiftdeploy.runtime.base import InstanceSpec
+from swiftdeploy.state import DeploymentState, InstanceRecord
+
+
+def deploy(deployment: Deployment) -> Outcome:
+    """Gate on the host's facts, render, start stable (and canary if the manifest says so)."""
+    from swiftdeploy.init import render_project
+    from swiftdeploy.policy.facts import infra_facts
+
+    project, manifest, runtime = deployment.project, deployment.manifest, deployment.runtime
+    with project.lock("deploy"):
+        state = deployment.reconcile()
+        runtime.ensure_policy_engine(state)
+        runtime.save(state)
+        deployment.ask_policy("infra", infra_facts(project.root))
+        render_project(project, manifest)
+        stable = state.stable_instance()
+        started: list[str] = []
+        if stable is None:
+            state.pending = "deploy"
+            runtime.save(state)
+            spec = InstanceSpec("stable", "stable", manifest.services.version, None)
+            record = deployment.start_and_wait(state, spec)
+            state.stable = record.id
+            started.append(record.id)
+        if manifest.services.mode == "canary" and state.canary is None:
+            record = _start_canary(deployment, state, manifest.services.version)
+            started.append(record.id)
+        runtime.route(state)
+        stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
+        state.pending = None
+        runtime.save(state)
+        deployment.history.append(
+            "deploy", {"mode": manifest.services.mode, "started": started, **_tracks(state)}
+        )
+    summary = "stack is healthy" if started else "already running; nothing to change"
+    return Outcome("deploy", bool(started), summary, {"started": started, **_tracks(state)})
+
+
+def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:
+    runtime = deployment.runtime
+    with deployment.project.lock("promote canary"):
+        state = deployment.reconcile()
+        stable = require_running(state)
+        target_version = version or deployment.manifest.services.version
+        current = _mode(state)
+        deployment.ask_policy(
+            "canary", {"action": "promote", "from": current, "to": "canary", "version": target_version}
+        )
+        canary = state.canary_instance()
+        if canary is not None and canary.version == target_version:
+            changed = state.canary_weight != deployment.manifest.canary.weight
+        else:
+            state.pending = "promote canary"
+            runtime.save(state)
+            _start_canary(deployment, state, target_version)
+            changed = True
+        state.canary_weight = deployment.manifest.canary.weight
+        runtime.route(state)
+        stop_all_but(deployment, state, {stable.id, state.canary or ""})
+        state.pending = None
+        runtime.save(state)
+        deployment.set_mode("canary")
+        deployment.history.append(
+            "promote", {"from": current, "to": "canary", "version": target_version, **_tracks(state)}
+        )
+    weight = state.canary_weight
+    return Outcome("promote", changed, f"canary {target_version} receives {weight}% of traffic", _tracks(state))
+
+
+def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> Outcome:
+    from swiftdeploy.observe import measure_tracks
+
+    runtime = deployment.runtime
+    with deployment.project.lock("promote stable"):
+        state = deployment.reconcile()
+        require_running(state)
+        canary = state.canary_instance()
+        if canary is None:
+            raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
+        window = window_s if window_s is not None else deployment.manifest.canary.window_s
+        deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
+        figures = measure_tracks(runtime, state, window)
+        policy_input: dict[str, Any] = {
+            "action": "promote",
+            "from": "canary",
+            "to": "stable",
+            "version": canary.version,
+            **figures["canary"],
+        }
+        if "stable" in figures:
+            policy_input["stable"] = figures["stable"]
+        deployment.ask_policy("canary", policy_input)
+        state.pending = "promote stable"
+        runtime.save(state)
+        spec = InstanceSpec("stable", "stable", canary.version, None)
+        record = deployment.start_and_wait(state, spec)
+        state.stable, state.canary, state.canary_weight = record.id, None, 0
+        runtime.route(state)
+        runtime.save(state)
+        stop_all_but(deployment, state, {record.id})
+        state.pending = None
+        runtime.save(state)
+        deployment.set_mode("stable")
+        deployment.history.append(
+            "promote", {"from": "canary", "to": "stable", "version": canary.version, **_tracks(state)}
+        )
+    return Outcome("promote", True, f"version {canary.version} is now stable", _tracks(state))
+
+
+def rollback(deployment: Deployment) -> Outcome:
+    runtime = deployment.runtime
+    with deployment.project.lock("rollback"):
+        state = deployment.reconcile()
+        stable = require_running(state)
+        canary = state.canary_instance()
+        if canary is not None:
+            state.canary, state.canary_weight = None, 0
+            runtime.route(state)
+            runtime.save(state)
+            stop_all_but(deployment, state, {stable.id})
+            runtime.save(state)
+        deployment.set_mode("stable")
+        deployment.history.append(
+            "rollback", {"stopped": canary.id if canary else None, **_tracks(state)}
+        )
+    if canary is None:
+        return Outcome("rollback", False, "no canary was running; all traffic is on stable")
+    return Outcome("rollback", True, f"all traffic back on stable {stable.version}", _tracks(state))
+
+
+def _start_canary(deployment: Deployment, state: DeploymentState, version: str) -> InstanceRecord:
+    spec = InstanceSpec("canary", "canary", version, deployment.chaos_token())
+    record = deployment.start_and_wait(state, spec)
+    state.canary = record.id
+    state.canary_weight = deployment.manifest.canary.weight
+    return record
+
+
+def _mode(state: DeploymentState) -> str:
+    return "canary" if state.canary else "stable"
+
+
+def _tracks(state: DeploymentState) -> dict[str, Any]:
+    stable, canary = state.stable_instance(), state.canary_instance()
+    return {
+        "stable": stable.version if stable else None,
+        "canary": canary.version if canary else None,
+        "canary_weight": state.canary_weight,
+    }
+
