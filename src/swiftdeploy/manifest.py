@@ -1,0 +1,207 @@
+"""The manifest: pydantic models, loading with file:line:col errors, and its JSON Schema.
+
+Every value that ends up in a generated file (nginx.conf, docker-compose.yml) is
+constrained here to a charset that cannot break out of its syntax, so the renderers
+can trust their inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from swiftdeploy.errors import ManifestError
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+# The Docker reference grammar (distribution/reference), without IPv6 hosts.
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|-+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_PATTERN = (
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
+)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+# An e-mail address or a URL-ish contact, but never quotes, spaces, `;`, braces or `$`,
+# because it is written inside a quoted nginx string.
+CONTACT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._%+@:/-]*$"
+ARG_PATTERN = r"^[^\x00]+$"
+
+_IMAGE_RE = re.compile(IMAGE_PATTERN)
+_NAME_RE = re.compile(NAME_PATTERN)
+_VERSION_RE = re.compile(VERSION_PATTERN)
+_CONTACT_RE = re.compile(CONTACT_PATTERN)
+
+
+def _matcher(regex: re.Pattern[str], what: str, max_len: int) -> AfterValidator:
+    def check(value: str) -> str:
+        # Length first, so a huge value never reaches the regex engine.
+        if len(value) > max_len:
+            raise ValueError(f"{what} is longer than {max_len} characters")
+        if not regex.fullmatch(value):
+            raise ValueError(f"not a valid {what} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+ImageRef = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": IMAGE_PATTERN, "maxLength": 255}),
+    _matcher(_IMAGE_RE, "Docker image reference", 255),
+]
+Name = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": NAME_PATTERN, "maxLength": 63}),
+    _matcher(_NAME_RE, "name ([A-Za-z0-9][A-Za-z0-9_.-]*)", 63),
+]
+Version = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": VERSION_PATTERN, "maxLength": 128}),
+    _matcher(_VERSION_RE, "version ([A-Za-z0-9][A-Za-z0-9._+-]*)", 128),
+]
+Contact = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": CONTACT_PATTERN, "maxLength": 254}),
+    _matcher(_CONTACT_RE, "contact (an e-mail address or URL)", 254),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ServicesSpec(_Section):
+    name: Name = "app"
+    image: ImageRef
+    port: Port
+    mode: Literal["stable", "canary"]
+    version: Version
+
+
+class NginxSpec(_Section):
+    image: ImageRef
+    port: Port
+    proxy_timeout: Annotated[int, Field(ge=1, le=3600)]
+    contact: Contact = "ops@swiftdeploy.local"
+
+
+class NetworkSpec(_Section):
+    name: Name
+    driver_type: Name
+
+
+class PolicySpec(_Section):
+    engine: Literal["embedded", "opa"] = "embedded"
+    on_unavailable: Literal["deny", "allow"] = "deny"
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    opa_port: Port = 8181
+
+
+class CanarySpec(_Section):
+    weight: Annotated[int, Field(ge=0, le=100)] = 100
+    window_s: Annotated[int, Field(ge=1, le=86400)] = 30
+
+
+class ChaosSpec(_Section):
+    auth: Literal["token", "none"] = "token"
+
+
+class LocalSpec(_Section):
+    command: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, pattern=ARG_PATTERN)]], Field(min_length=1)
+        ]
+        | None
+    ) = None
+
+
+class Manifest(_Section):
+    """The whole manifest; `services`, `nginx` and `network` are required."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, title="SwiftDeploy manifest"
+    )
+
+    services: ServicesSpec
+    nginx: NginxSpec
+    network: NetworkSpec
+    runtime: Literal["local", "compose"] = "local"
+    policy: PolicySpec = PolicySpec()
+    canary: CanarySpec = CanarySpec()
+    chaos: ChaosSpec = ChaosSpec()
+    local: LocalSpec = LocalSpec()
+
+
+def manifest_digest(path: Path) -> str:
+    """sha256 of the manifest's bytes, as written into every generated file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest; raise ManifestError listing every problem."""
+    return parse_manifest(read_manifest_bytes(path), str(path))
+
+
+def read_manifest_bytes(path: Path) -> bytes:
+    """The manifest's bytes, refusing what cannot be a manifest with one clear line."""
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise _error(f"{path}: is a directory, not a manifest file")
+        if size > MAX_MANIFEST_BYTES:
+            raise _error(f"{path}: file is larger than 1 MiB ({size} bytes)")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _error(
+            f"{path}: manifest not found", hint="run `swiftdeploy init` to write a starter one"
+        ) from None
+    except OSError as exc:
+        raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def parse_manifest(data: bytes, name: str = "manifest.yaml") -> Manifest:
+    """Validate manifest bytes; `name` prefixes every error message."""
+    from pydantic import ValidationError
+
+    from swiftdeploy._manifest_yaml import decode_and_compose, describe_errors
+
+    raw, marks = decode_and_compose(data, name)
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = describe_errors(exc.errors(), marks, name)
+        raise ManifestError(
+            f"{name}: {len(problems)} problem(s) in the manifest", problems=problems
+        ) from None
+
+
+def schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, as shipped in manifest.schema.json."""
+    document = Manifest.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://swiftdeploy.dev/manifest.schema.json",
+        **document,
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _error(message: str, *, hint: str | None = None) -> ManifestError:
+    exc = ManifestError(message, problems=[message])
+    exc.hint = hint
+    return exc

@@ -1,0 +1,272 @@
+"""Renderings of the manifest: nginx.conf (Jinja2 template) and docker-compose.yml (data → YAML).
+
+Both are pure functions of their inputs, so the same manifest always gives the same bytes.
+Injection safety: compose is built as Python data and dumped by yaml.safe_dump, and every
+value reaching the nginx template was validated by the manifest models or by
+NginxTarget's checks below (no whitespace, quotes, `;`, braces or `$`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swiftdeploy.manifest import Manifest
+
+OPA_IMAGE = "openpolicyagent/opa:1.22.2-static"
+OPA_NETWORK = "opa-net"
+COMPOSE_PROJECT = "swiftdeploy"
+APP_USER = "1001:1001"
+NGINX_USER = "101:101"  # the `nginx` user of the official image
+OPA_USER = "1000:1000"
+NGINX_LOG_DIR = "/var/log/swiftdeploy"
+# Inside a container /tmp is a private tmpfs, so the usual shared-/tmp risks do not apply.
+CONTAINER_TMP = "/tmp"  # noqa: S108
+DEFAULT_SLOT_COUNT = 20
+GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
+
+_SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}")
+_LISTEN_RE = re.compile(r"(?:[0-9.]+:|\[[0-9A-Fa-f:]+\]:)?[0-9]{1,5}")
+_PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]+|stderr")
+_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?: [A-Za-z0-9_][A-Za-z0-9_.-]*)?")
+_ERRORS = ((502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway Timeout"))
+
+
+@dataclass(frozen=True)
+class NginxTarget:
+    """Where one nginx.conf rendering runs: its upstream servers, listen address and paths.
+
+    Servers are `host:port` or `unix:/absolute/path.sock`. `slots` are the members of the
+    weighted upstream (repeat a server to weight it). Paths must be absolute.
+    """
+
+    name: str
+    listen: str
+    stable: str
+    canary: str
+    slots: tuple[str, ...]
+    pid: str
+    error_log: str
+    access_logs: tuple[str, ...]
+    temp_dir: str
+    user: str | None = None
+    directories: tuple[Path, ...] = field(default=(), compare=False)
+
+    def check(self) -> None:
+        """Refuse any value that could add an nginx directive; a failure here is a bug."""
+        problems = [
+            f"{label} {value!r}"
+            for label, value, regex in [
+                ("name", self.name, re.compile(r"[a-z-]+")),
+                ("listen", self.listen, _LISTEN_RE),
+                ("stable", self.stable, _SERVER_RE),
+                ("canary", self.canary, _SERVER_RE),
+                ("pid", self.pid, _PATH_RE),
+                ("error_log", self.error_log, _PATH_RE),
+                ("temp_dir", self.temp_dir, _PATH_RE),
+                *[("slot", slot, _SERVER_RE) for slot in self.slots],
+                *[("access_log", log, _PATH_RE) for log in self.access_logs],
+                *([("user", self.user, _USER_RE)] if self.user is not None else []),
+            ]
+            if not regex.fullmatch(value)
+        ]
+        if not self.slots:
+            problems.append("slots: empty")
+        if problems:
+            raise ValueError("unsafe NginxTarget: " + ", ".join(problems))
+
+
+def compose_nginx_target(manifest: Manifest) -> NginxTarget:
+    """The on-disk nginx.conf: upstreams are Compose service names on the manifest network."""
+    svc = manifest.services
+    stable = f"{svc.name}:{svc.port}"
+    canary = f"{svc.name}-canary:{svc.port}"
+    return NginxTarget(
+        name="compose",
+        listen=str(manifest.nginx.port),
+        stable=stable,
+        canary=canary,
+        slots=(canary if svc.mode == "canary" else stable,),
+        pid=f"{CONTAINER_TMP}/nginx.pid",
+        error_log="stderr",
+        access_logs=(f"{NGINX_LOG_DIR}/access.log", "/dev/stdout"),
+        temp_dir=CONTAINER_TMP,
+    )
+
+
+def local_nginx_target(
+    manifest: Manifest,
+    state_dir: Path,
+    *,
+    slots: Sequence[str] | None = None,
+    slot_count: int = DEFAULT_SLOT_COUNT,
+    host: str = "127.0.0.1",
+    user: str | None = None,
+) -> NginxTarget:
+    """The local runtime's nginx: Unix-socket upstreams and every path under state_dir.
+
+    Sockets live in `<state_dir>/run/`: `stable.sock`, `canary.sock` and, unless `slots`
+    is given, `slot-00.sock` … one per slot; the runtime points each slot symlink at the
+    stable or canary socket. Create `target.directories` before starting nginx.
+    """
+    state = state_dir.resolve()
+    run = state / "run"
+    if slots is None:
+        slots = [f"unix:{run}/slot-{index:02d}.sock" for index in range(slot_count)]
+    return NginxTarget(
+        name="local",
+        listen=f"{host}:{manifest.nginx.port}",
+        stable=f"unix:{run}/stable.sock",
+        canary=f"unix:{run}/canary.sock",
+        slots=tuple(slots),
+        pid=f"{run}/nginx.pid",
+        error_log=f"{state}/logs/nginx-error.log",
+        access_logs=(f"{state}/logs/nginx-access.log",),
+        temp_dir=f"{state}/nginx-tmp",
+        user=user,
+        directories=(run, state / "logs", state / "nginx-tmp"),
+    )
+
+
+def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None = None) -> str:
+    """nginx.conf for target; `digest` (the manifest's sha256) goes into the header."""
+    import jinja2
+
+    target.check()
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("swiftdeploy", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - nginx syntax, not HTML; inputs are validated instead
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("nginx.conf.j2").render(
+        target=target,
+        digest=digest or "unknown",
+        proxy_timeout=manifest.nginx.proxy_timeout,
+        service=manifest.services.name,
+        contact=manifest.nginx.contact,
+        errors=_ERRORS,
+    )
+
+
+def _hardening(user: str) -> dict[str, Any]:
+    return {
+        "user": user,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "read_only": True,
+        "restart": "unless-stopped",
+    }
+
+
+def _limits(cpus: str, memory: str) -> dict[str, Any]:
+    return {"resources": {"limits": {"cpus": cpus, "memory": memory}}}
+
+
+def compose_data(manifest: Manifest) -> dict[str, Any]:
+    """docker-compose.yml as plain data (so no manifest value can become a YAML key)."""
+    svc, nginx, net = manifest.services, manifest.nginx, manifest.network
+    health_url = f"http://127.0.0.1:{svc.port}/healthz"
+    app = {
+        "image": svc.image,
+        **_hardening(APP_USER),
+        "environment": {
+            "MODE": svc.mode,
+            "APP_VERSION": svc.version,
+            "APP_PORT": str(svc.port),
+        },
+        "expose": [str(svc.port)],
+        "tmpfs": [CONTAINER_TMP],
+        # nginx.conf names a canary upstream; one instance answers for both tracks here.
+        "networks": {net.name: {"aliases": [f"{svc.name}-canary"]}},
+        "healthcheck": {
+            "test": [
+                "CMD",
+                "node",
+                "-e",
+                f"require('http').get('{health_url}',r=>process.exit(r.statusCode===200?0:1))"
+                ".on('error',()=>process.exit(1))",
+            ],
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 5,
+            "start_period": "10s",
+        },
+        "deploy": _limits("1.0", "256M"),
+    }
+    proxy: dict[str, Any] = {
+        "image": nginx.image,
+        **_hardening(NGINX_USER),
+        "ports": [f"{nginx.port}:{nginx.port}"],
+        "volumes": [
+            "./nginx.conf:/etc/nginx/nginx.conf:ro",
+            f"nginx-logs:{NGINX_LOG_DIR}",
+        ],
+        "tmpfs": [CONTAINER_TMP, "/run", "/var/cache/nginx"],
+        "depends_on": {
+            svc.name: {"condition": "service_healthy"},
+            "nginx-log-init": {"condition": "service_completed_successfully"},
+        },
+        "networks": [net.name],
+        "healthcheck": {
+            # Any HTTP answer (even the app's 404 or our JSON 502) means nginx is serving.
+            "test": ["CMD", "curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{nginx.port}/"],
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 5,
+        },
+        "deploy": _limits("0.5", "128M"),
+    }
+    if nginx.port < 1024:
+        proxy["cap_add"] = ["NET_BIND_SERVICE"]
+    log_init = {
+        # A fresh named volume is root-owned; this one-shot step is the only thing running
+        # as root, with no network and only CAP_CHOWN, so nginx itself can stay non-root.
+        "image": nginx.image,
+        **_hardening("0:0"),
+        "restart": "no",
+        "cap_add": ["CHOWN"],
+        "network_mode": "none",
+        "entrypoint": ["chown", NGINX_USER, NGINX_LOG_DIR],
+        "volumes": [f"nginx-logs:{NGINX_LOG_DIR}"],
+    }
+    opa = {
+        "image": OPA_IMAGE,
+        **_hardening(OPA_USER),
+        "command": ["run", "--server", "--addr", "0.0.0.0:8181", "/policies"],
+        "ports": [f"127.0.0.1:{manifest.policy.opa_port}:8181"],
+        "volumes": ["./policies:/policies:ro"],
+        "networks": [OPA_NETWORK],
+        "healthcheck": {
+            # The static image has no shell or curl; the binary itself is the probe.
+            "test": ["CMD", "/opa", "version"],
+            "interval": "10s",
+            "timeout": "3s",
+            "retries": 3,
+        },
+        "deploy": _limits("0.5", "128M"),
+    }
+    return {
+        "name": COMPOSE_PROJECT,
+        "services": {svc.name: app, "nginx": proxy, "nginx-log-init": log_init, "opa": opa},
+        "networks": {
+            net.name: {"name": net.name, "driver": net.driver_type},
+            OPA_NETWORK: {"name": OPA_NETWORK, "driver": "bridge"},
+        },
+        "volumes": {"nginx-logs": {}},
+    }
+
+
+def render_compose(manifest: Manifest, *, digest: str | None = None) -> str:
+    import yaml
+
+    header = f"# {GENERATED_NOTE}\n# manifest sha256: {digest or 'unknown'}\n"
+    body = yaml.safe_dump(
+        compose_data(manifest), sort_keys=True, default_flow_style=False, allow_unicode=True
+    )
+    return header + body
