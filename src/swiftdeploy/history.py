@@ -1,0 +1,284 @@
+"""history.jsonl: an append-only, hash-chained event log that survives crashes and races.
+
+Each line is one JSON object: ts, seq, type, the payload's fields, prev (the previous line's
+hash, 64 zeros for the first) and hash = SHA-256 of the canonical JSON of the line without
+`hash`. Writers serialise on an flock'd sidecar file, so several processes can append at once.
+The sidecar also remembers the head (last seq and hash) so `verify` can tell when whole lines
+were cut off the end, which a chain alone cannot show.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swiftdeploy.errors import HistoryError
+
+GENESIS = "0" * 64
+RESERVED = frozenset({"ts", "seq", "type", "prev", "hash"})
+_CHUNK = 8192
+
+
+def canonical(event: Mapping[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_ts(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds; fixed width, so strings sort like the instants."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_ts(text: str) -> datetime:
+    """Accept any RFC 3339 timestamp (Z or offset); naive ones are taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError as exc:
+        raise HistoryError(f"not an RFC 3339 timestamp: {text!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def make_event(
+    seq: int, prev: str, type_: str, payload: Mapping[str, Any], ts: str
+) -> tuple[dict[str, Any], bytes]:
+    """The event and its exact line; shared by append and the benchmark's generator."""
+    clash = RESERVED.intersection(payload)
+    if clash:
+        raise HistoryError(f"payload uses reserved history keys: {', '.join(sorted(clash))}")
+    event: dict[str, Any] = {**payload, "ts": ts, "seq": seq, "type": type_, "prev": prev}
+    try:
+        body = canonical(event)
+    except (TypeError, ValueError) as exc:
+        raise HistoryError(f"{type_} event is not JSON-serialisable: {exc}") from exc
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    event["hash"] = digest
+    # The hash field goes last so a verifier can hash the line's own bytes up to it.
+    return event, (body[:-1] + f',"hash":"{digest}"}}\n').encode()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    first_bad_line: int | None = None
+    problem: str = ""
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.skipped = 0  # unreadable lines passed over by the last events() call
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, type: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Append one event atomically with respect to other writers; return it."""
+        type_ = type
+        payload = dict(payload or {})
+        make_event(0, GENESIS, type_, payload, format_ts(datetime.now(UTC)))  # fail fast
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                seq, prev, torn = self._tail(fd)
+                if torn is not None:
+                    offset, dropped = torn
+                    repair = {
+                        "dropped_b64": base64.b64encode(dropped).decode(),
+                        "dropped_bytes": len(dropped),
+                        "offset": offset,
+                        "reason": "torn last line (crash during a write?)",
+                    }
+                    os.ftruncate(fd, offset)
+                    repaired, _ = self._write(fd, seq, prev, "history_repair", repair)
+                    seq, prev = seq + 1, repaired["hash"]
+                event, _ = self._write(fd, seq, prev, type_, payload)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(OSError):  # the head is a hint; the chain is the truth
+                head = f"{event['seq']} {event['hash']}\n".encode()
+                os.ftruncate(lock_fd, 0)
+                os.pwrite(lock_fd, head, 0)
+            return event
+        except OSError as exc:
+            raise HistoryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            os.close(lock_fd)  # closing releases the flock
+
+    def _write(
+        self, fd: int, seq: int, prev: str, type_: str, payload: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], bytes]:
+        event, line = make_event(seq, prev, type_, payload, format_ts(datetime.now(UTC)))
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError as exc:
+            # Leave the file exactly as it was so the chain stays intact (e.g. disk full).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise HistoryError(
+                f"cannot write to {self.path}: {exc.strerror or exc}; history left unchanged"
+            ) from exc
+        return event, line
+
+    def _tail(self, fd: int) -> tuple[int, str, tuple[int, bytes] | None]:
+        """(next seq, prev hash, torn tail as (offset, bytes) or None), reading from the end."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0, GENESIS, None
+        start, line = _last_line(fd, size)
+        last = _decode(line) if line.endswith(b"\n") else None
+        if last is not None:
+            return last["seq"] + 1, last["hash"], None
+        torn = (start, line)
+        if start == 0:
+            return 0, GENESIS, torn
+        # Only the last line can be torn by a crash; anything worse is damage that must be
+        # investigated, not papered over by truncating more.
+        before = _decode(_last_line(fd, start)[1])
+        if before is None:
+            raise HistoryError(
+                f"{self.path} is damaged before its last line; refusing to append",
+                hint="run `swiftdeploy audit --verify` to find the bad line",
+            )
+        return before["seq"] + 1, before["hash"], torn
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def events(
+        self, since: datetime | str | None = None, until: datetime | str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Stream events (one line in memory at a time), optionally within [since, until]."""
+        low = _bound(since)
+        high = _bound(until)
+        self.skipped = 0
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            loads = json.loads
+            for raw in handle:
+                try:
+                    event = loads(raw)
+                except ValueError:
+                    self.skipped += 1
+                    continue
+                if not isinstance(event, dict):
+                    self.skipped += 1
+                    continue
+                ts = event.get("ts", "")
+                if (low is not None and ts < low) or (high is not None and ts > high):
+                    continue
+                yield event
+
+    def head(self) -> tuple[int, str] | None:
+        """The (seq, hash) the last successful append recorded, if known."""
+        try:
+            seq, digest = self.lock_path.read_text().split()
+            return int(seq), digest
+        except (OSError, ValueError):
+            return None
+
+    def verify(self) -> VerifyResult:
+        """Check every line's hash, seq and prev; name the first line that is wrong."""
+        count = 0
+        prev = GENESIS
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return VerifyResult(ok=True, count=0)
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                problem, prev = _check_line(line, count, prev)
+                if problem:
+                    return VerifyResult(False, count, number, f"line {number}: {problem}")
+                count += 1
+        head = self.head()
+        if head is not None and head[0] >= count:
+            return VerifyResult(
+                False,
+                count,
+                count + 1,
+                f"line {count + 1}: missing — the last append wrote seq {head[0]}, "
+                f"but the file ends after seq {count - 1} (lines cut off the end)",
+            )
+        return VerifyResult(ok=True, count=count)
+
+
+def _check_line(line: bytes, seq: int, prev: str) -> tuple[str, str]:  # noqa: PLR0911
+    """(problem or "", this line's hash)."""
+    if not line.endswith(b"\n"):
+        return "truncated (no trailing newline: torn write or cut file)", ""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return "not valid JSON (edited or truncated)", ""
+    if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
+        return "not a history event (no hash)", ""
+    digest: str = event.pop("hash")
+    if canonical_hash(event) != digest:
+        return "edited (content does not match its hash)", digest
+    got = event.get("seq")
+    if got != seq:
+        if isinstance(got, int) and got > seq:
+            return f"seq {got} where {seq} was expected (line(s) removed or reordered)", digest
+        return f"seq {got!r} where {seq} was expected (lines reordered or duplicated)", digest
+    if event.get("prev") != prev:
+        return "prev does not match the previous line's hash (line removed or edited)", digest
+    return "", digest
+
+
+def canonical_hash(event: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(event).encode()).hexdigest()
+
+
+def _bound(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    return format_ts(parse_ts(value) if isinstance(value, str) else value)
+
+
+def _last_line(fd: int, end: int) -> tuple[int, bytes]:
+    """The line ending at byte `end` (its newline included) and where it starts."""
+    search_end = end - 1  # skip the line's own trailing newline, if any
+    pos = search_end
+    while pos > 0:
+        start = max(0, pos - _CHUNK)
+        chunk = os.pread(fd, pos - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            begin = start + newline + 1
+            return begin, os.pread(fd, end - begin, begin)
+        pos = start
+    return 0, os.pread(fd, end, 0)
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if (
+        isinstance(event, dict)
+        and isinstance(event.get("seq"), int)
+        and isinstance(event.get("hash"), str)
+    ):
+        return event
+    return None

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import itertools
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swiftdeploy.errors import HistoryError
+from swiftdeploy.history import GENESIS, History, canonical, format_ts, parse_ts
+
+
+def lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def write_lines(path: Path, content: list[bytes]) -> None:
+    path.write_bytes(b"".join(content))
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> History:
+    h = History(tmp_path / "history.jsonl")
+    for i in range(6):
+        h.append("status_sample", {"mode": "stable", "req_per_s": float(i), "note": "é✓"})
+    return h
+
+
+def test_event_shape_and_chain(history: History) -> None:
+    events = list(history.events())
+    assert [e["seq"] for e in events] == list(range(6))
+    assert events[0]["prev"] == GENESIS
+    for before, after in itertools.pairwise(events):
+        assert after["prev"] == before["hash"]
+    for event in events:
+        body = {k: v for k, v in event.items() if k != "hash"}
+        assert hashlib.sha256(canonical(body).encode()).hexdigest() == event["hash"]
+        assert event["ts"].endswith("Z")
+        assert len(event["ts"]) == 24
+        assert event["note"] == "é✓"
+    assert "é✓" in history.path.read_text(encoding="utf-8")  # ensure_ascii=False
+    assert history.verify().ok
+    assert history.verify().count == 6
+
+
+def test_append_returns_the_written_event(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.jsonl")
+    event = h.append("deploy", {"version": "1.0"})
+    assert event == json.loads(h.path.read_text())
+    assert event["type"] == "deploy"
+    assert event["seq"] == 0
+
+
+@pytest.mark.parametrize("key", ["ts", "seq", "type", "prev", "hash"])
+def test_reserved_keys_rejected(tmp_path: Path, key: str) -> None:
+    with pytest.raises(HistoryError, match=key):
+        History(tmp_path / "h.jsonl").append("deploy", {key: 1})
+    assert not (tmp_path / "h.jsonl").exists()
+
+
+def test_unserialisable_payload_rejected(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match="JSON"):
+        History(tmp_path / "h.jsonl").append("deploy", {"x": object()})
+
+
+def test_missing_history_verifies_empty_and_streams_nothing(tmp_path: Path) -> None:
+    h = History(tmp_path / "none.jsonl")
+    assert h.verify().ok
+    assert h.verify().count == 0
+    assert list(h.events()) == []
+
+
+def test_edit_detected_on_that_line(history: History) -> None:
+    content = lines(history.path)
+    content[2] = content[2].replace(b'"req_per_s":2.0', b'"req_per_s":9.0')
+    write_lines(history.path, content)
+    result = history.verify()
+    assert (result.ok, result.first_bad_line) == (False, 3)
+    assert "edited" in result.problem
+
+
+def test_edit_with_recomputed_hash_detected_on_next_line(history: History) -> None:
+    content = lines(history.path)
+    event = json.loads(content[2])
+    event["req_per_s"] = 9.0
+    del event["hash"]
+    event["hash"] = hashlib.sha256(canonical(event).encode()).hexdigest()
+    content[2] = (canonical(event) + "\n").encode()
+    write_lines(history.path, content)
+    result = history.verify()
+    assert (result.ok, result.first_bad_line) == (False, 4)
+    assert "prev" in result.problem
+
+
+def test_delete_detected(history: History) -> None:
+    content = lines(history.path)
+    del content[3]
+    write_lines(history.path, content)
+    result = history.verify()
+    assert (result.ok, result.first_bad_line) == (False, 4)
+    assert "removed" in result.problem
+
+
+def test_reorder_detected(history: History) -> None:
+    content = lines(history.path)
+    content[1], content[2] = content[2], content[1]
+    write_lines(history.path, content)
+    result = history.verify()
+    assert (result.ok, result.first_bad_line) == (False, 2)
+
+
+def test_truncated_last_line_detected(history: History) -> None:
+    data = history.path.read_bytes()
+    history.path.write_bytes(data[:-10])
+    result = history.verify()
+    assert (result.ok, result.first_bad_line) == (False, 6)
+    assert "truncated" in result.problem
+
+
+def test_lines_cut_off_the_end_detected_via_head(history: History) -> None:
+    write_lines(history.path, lines(history.path)[:4])
+    result = history.verify()
+    assert (result.ok, result.first_bad_line, result.count) == (False, 5, 4)
+    assert "cut off" in result.problem
+
+
+def test_torn_line_repaired_and_recorded(history: History) -> None:
+    torn = b'{"mode":"canary","seq":6,"ts":"2026'
+    with history.path.open("ab") as handle:
+        handle.write(torn)
+    event = history.append("deploy", {"version": "2"})
+    events = list(history.events())
+    repair = events[-2]
+    assert repair["type"] == "history_repair"
+    assert base64.b64decode(repair["dropped_b64"]) == torn
+    assert repair["seq"] == 6
+    assert event["seq"] == 7
+    assert event["prev"] == repair["hash"]
+    assert history.verify().ok
+
+
+def test_torn_complete_line_with_invalid_json_repaired(history: History) -> None:
+    with history.path.open("ab") as handle:
+        handle.write(b"\x00\x00\x00\n")
+    history.append("deploy", {})
+    result = history.verify()
+    assert result.ok
+    assert result.count == 8
+
+
+def test_torn_first_line_repaired(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.jsonl")
+    h.path.write_bytes(b'{"ts":')
+    event = h.append("deploy", {})
+    assert event["seq"] == 1
+    assert h.verify().ok
+
+
+def test_damage_before_last_line_refuses_to_append(history: History) -> None:
+    content = lines(history.path)
+    content[-1] = b"garbage\n"
+    content.append(b'{"torn')
+    write_lines(history.path, content)
+    with pytest.raises(HistoryError, match="damaged"):
+        history.append("deploy", {})
+
+
+def test_large_last_line_read_from_the_end(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.jsonl")
+    h.append("policy_decision", {"input": "x" * 50_000})
+    h.append("policy_decision", {"input": "y" * 20_000})
+    assert h.append("deploy", {})["seq"] == 2
+    assert h.verify().ok
+
+
+def test_write_failure_leaves_chain_intact(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = history.path.read_bytes()
+    real_write = os.write
+
+    def failing_write(fd: int, data: Any) -> int:
+        real_write(fd, bytes(data)[:5])  # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(HistoryError, match="No space left"):
+        history.append("deploy", {"version": "3"})
+    monkeypatch.undo()
+    assert history.path.read_bytes() == before
+    assert history.verify().ok
+    assert history.append("deploy", {})["seq"] == 6
+
+
+def test_events_since_until(tmp_path: Path) -> None:
+    h = History(tmp_path / "h.jsonl")
+    stamps = ["2026-05-06T20:00:00.000Z", "2026-05-06T20:05:00.000Z", "2026-05-06T20:10:00.000Z"]
+    text = "".join(json.dumps({"ts": ts, "seq": i}) + "\n" for i, ts in enumerate(stamps))
+    h.path.write_text(text + "not json\n")
+    got = [
+        e["seq"] for e in h.events(since="2026-05-06T22:01:00+02:00", until="2026-05-06T20:10:00Z")
+    ]
+    assert got == [1, 2]
+    assert h.skipped == 1
+    assert [e["seq"] for e in h.events(until=datetime(2026, 5, 6, 20, 0, tzinfo=UTC))] == [0]
+
+
+def test_timestamps() -> None:
+    moment = datetime(2026, 5, 6, 20, 10, 0, 123456, tzinfo=UTC)
+    assert format_ts(moment) == "2026-05-06T20:10:00.123Z"
+    assert parse_ts("2026-05-06T20:10:00Z") == datetime(2026, 5, 6, 20, 10, tzinfo=UTC)
+    with pytest.raises(HistoryError):
+        parse_ts("yesterday")
