@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class NginxTarget:
     """
 
     name: str
-    listen: str
+    listen: str | None  # None: the manifest's nginx.port (on 127.0.0.1 for "local")
     stable: str
     canary: str
     slots: tuple[str, ...]
@@ -55,13 +55,45 @@ class NginxTarget:
     user: str | None = None
     directories: tuple[Path, ...] = field(default=(), compare=False)
 
+    @classmethod
+    def local(
+        cls,
+        *,
+        stable: str,
+        canary: str,
+        slots: Sequence[str],
+        state_dir: Path,
+        logs_dir: Path,
+        listen: str | None = None,
+        user: str | None = None,
+    ) -> NginxTarget:
+        """An unprivileged nginx: pid and *_temp_path under state_dir, logs in logs_dir.
+
+        `listen` defaults to 127.0.0.1 and the manifest's nginx.port (filled in at
+        render time). Both folders must exist before nginx starts (see `directories`).
+        """
+        state, logs = state_dir.resolve(), logs_dir.resolve()
+        return cls(
+            name="local",
+            listen=listen,
+            stable=stable,
+            canary=canary,
+            slots=tuple(slots),
+            pid=f"{state}/nginx.pid",
+            error_log=f"{logs}/nginx-error.log",
+            access_logs=(f"{logs}/nginx-access.log",),
+            temp_dir=str(state),
+            user=user,
+            directories=(state, logs),
+        )
+
     def check(self) -> None:
         """Refuse any value that could add an nginx directive; a failure here is a bug."""
         problems = [
             f"{label} {value!r}"
             for label, value, regex in [
                 ("name", self.name, re.compile(r"[a-z-]+")),
-                ("listen", self.listen, _LISTEN_RE),
+                *([("listen", self.listen, _LISTEN_RE)] if self.listen is not None else []),
                 ("stable", self.stable, _SERVER_RE),
                 ("canary", self.canary, _SERVER_RE),
                 ("pid", self.pid, _PATH_RE),
@@ -101,33 +133,21 @@ def local_nginx_target(
     manifest: Manifest,
     state_dir: Path,
     *,
-    slots: Sequence[str] | None = None,
     slot_count: int = DEFAULT_SLOT_COUNT,
     host: str = "127.0.0.1",
-    user: str | None = None,
 ) -> NginxTarget:
-    """The local runtime's nginx: Unix-socket upstreams and every path under state_dir.
-
-    Sockets live in `<state_dir>/run/`: `stable.sock`, `canary.sock` and, unless `slots`
-    is given, `slot-00.sock` … one per slot; the runtime points each slot symlink at the
-    stable or canary socket. Create `target.directories` before starting nginx.
+    """The local runtime's layout under state_dir (.swiftdeploy/): sockets in run/,
+    nginx's pid and temp files in nginx/, logs in logs/ — see NginxTarget.local.
     """
     state = state_dir.resolve()
     run = state / "run"
-    if slots is None:
-        slots = [f"unix:{run}/slot-{index:02d}.sock" for index in range(slot_count)]
-    return NginxTarget(
-        name="local",
-        listen=f"{host}:{manifest.nginx.port}",
+    return NginxTarget.local(
         stable=f"unix:{run}/stable.sock",
         canary=f"unix:{run}/canary.sock",
-        slots=tuple(slots),
-        pid=f"{run}/nginx.pid",
-        error_log=f"{state}/logs/nginx-error.log",
-        access_logs=(f"{state}/logs/nginx-access.log",),
-        temp_dir=f"{state}/nginx-tmp",
-        user=user,
-        directories=(run, state / "logs", state / "nginx-tmp"),
+        slots=[f"unix:{run}/slot-{index:02d}.sock" for index in range(slot_count)],
+        state_dir=state / "nginx",
+        logs_dir=state / "logs",
+        listen=f"{host}:{manifest.nginx.port}",
     )
 
 
@@ -135,6 +155,11 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
     """nginx.conf for target; `digest` (the manifest's sha256) goes into the header."""
     import jinja2
 
+    if target.listen is None:
+        port = manifest.nginx.port
+        target = replace(
+            target, listen=f"127.0.0.1:{port}" if target.name == "local" else str(port)
+        )
     target.check()
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("swiftdeploy", "templates"),
