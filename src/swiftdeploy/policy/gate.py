@@ -1,0 +1,90 @@
+"""The fail-closed gate: every decision is recorded; no answer means no."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from swiftdeploy.errors import PolicyDenied, PolicyUnavailable
+from swiftdeploy.policy.decision import Decision
+from swiftdeploy.policy.engines import PolicyEngine
+
+Recorder = Callable[[str, dict[str, Any]], object]
+
+DOMAIN_TITLES = {"infra": "infrastructure policy", "canary": "canary policy"}
+
+
+class GateDenied(PolicyDenied):
+    """PolicyDenied carrying the full decision, so the CLI can print every check."""
+
+    def __init__(self, message: str, *, decision: Decision) -> None:
+        super().__init__(message, reasons=list(decision.deny))
+        self.decision = decision
+
+
+def decision_event(decision: Decision) -> dict[str, Any]:
+    """The history payload of a `policy_decision` event."""
+    return {
+        "domain": decision.domain,
+        "input": decision.input,
+        "allow": decision.allow,
+        "reasons": list(decision.deny),
+        "checks": {name: check.to_json() for name, check in decision.checks.items()},
+        "engine": decision.engine,
+        "policy_digest": decision.policy_digest,
+        "decision_id": decision.decision_id,
+        "duration_ms": decision.duration_ms,
+    }
+
+
+def gate(
+    engine: PolicyEngine,
+    domain: str,
+    input: dict[str, Any],
+    *,
+    on_unavailable: str,
+    record: Recorder,
+) -> Decision:
+    """Evaluate, record, and return an allowing Decision; raise when it does not allow.
+
+    Raises GateDenied (a PolicyDenied, exit 1) on a deny and PolicyUnavailable (exit 3)
+    when the engine cannot answer, unless on_unavailable == "allow": then the override is
+    recorded and a Decision with overridden=True is returned.
+    """
+    started = time.perf_counter()
+    try:
+        decision = engine.evaluate(domain, input)
+    except PolicyUnavailable as exc:
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        decision_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "domain": domain,
+            "input": input,
+            "engine": engine.name,
+            "reason": exc.message,
+            "decision_id": decision_id,
+            "duration_ms": duration_ms,
+        }
+        if on_unavailable != "allow":
+            record("policy_unavailable", event)
+            raise
+        record("policy_override", {**event, "on_unavailable": "allow"})
+        return Decision(
+            domain=domain,
+            allow=True,
+            deny=[],
+            checks={},
+            engine=engine.name,
+            policy_digest="",
+            decision_id=decision_id,
+            duration_ms=duration_ms,
+            input=input,
+            overridden=True,
+        )
+    record("policy_decision", decision_event(decision))
+    if not decision.allow:
+        title = DOMAIN_TITLES.get(domain, f"{domain} policy")
+        raise GateDenied(f"denied by {title}", decision=decision)
+    return decision
