@@ -22,7 +22,7 @@ import click
     help="ASGI server.",
 )
 @click.option("--openapi", is_flag=True, help="Print the OpenAPI document and exit.")
-def command(  # noqa: PLR0917 - Click passes every option positionally by name
+def command(
     mode: str | None,
     app_version: str | None,
     host: str | None,

@@ -120,6 +120,10 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        # Lets operators (and the graceful-shutdown test) see requests still being served.
+        self.in_flight = Gauge(
+            "http_requests_in_flight", "Requests being answered now.", registry=self.registry
+        )
         started = clock()
         uptime = Gauge("app_uptime_seconds", "Seconds since start.", registry=self.registry)
         uptime.set_function(lambda: clock() - started)
@@ -231,17 +235,22 @@ class DemoApp:
         path: str = scope["path"]
         method: str = scope["method"]
         route = path if path in ROUTES else "other"
+        if self.metrics is not None:
+            self.metrics.in_flight.inc()
+        # Recorded if the server cancels us before we answer (nginx's "client closed" code).
+        status = 499
         try:
-            response = await self._dispatch(method, path, scope, receive)
-        except Exception:
-            # Only real bugs land here; every expected failure is answered explicitly.
-            log.exception("unhandled error answering %s %s", method, path)
-            response = _error(500, "internal_error", "internal server error")
-        try:
+            try:
+                response = await self._dispatch(method, path, scope, receive)
+            except Exception:
+                # Only real bugs land here; every expected failure is answered explicitly.
+                log.exception("unhandled error answering %s %s", method, path)
+                response = _error(500, "internal_error", "internal server error")
+            status = response.status
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status,
+                    "status": status,
                     "headers": [
                         (b"content-type", response.content_type),
                         (b"content-length", str(len(response.body)).encode()),
@@ -253,10 +262,11 @@ class DemoApp:
             await send({"type": "http.response.body", "body": response.body})
         finally:
             if self.metrics is not None:
+                self.metrics.in_flight.dec()
                 self.metrics.observe(
                     method if method in _KNOWN_METHODS else "OTHER",
                     route,
-                    response.status,
+                    status,
                     time.perf_counter() - started,
                 )
 
