@@ -44,6 +44,12 @@ class OpaServerEngine:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> OpaServerEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def evaluate(self, domain: str, input: dict[str, Any]) -> Decision:
         check_domain(domain)
         endpoint = f"{self.url}/v1/data/{domain}"

@@ -23,6 +23,10 @@ from swiftdeploy.files import atomic_write
 from swiftdeploy.policy.binary import find_opa
 
 PID_FILE = "opa.pid"
+
+# Servers this process started: holding the Popen keeps it from warning that the child
+# still runs when it is collected, and lets stop_server reap it rather than leave a zombie.
+_children: dict[int, subprocess.Popen[bytes]] = {}
 LOG_FILE = "opa.log"
 
 
@@ -90,6 +94,7 @@ def start_server(
             argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
+    _children[proc.pid] = proc
     atomic_write(pid_path, f"{proc.pid}\n")
     try:
         wait_healthy(url, timeout_s=timeout_s)
@@ -120,6 +125,10 @@ def stop_server(state_dir: Path, *, timeout_s: float = 5.0) -> bool:
                 proc.kill()
                 proc.wait(timeout_s)
         stopped = True
+    child = _children.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout_s)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(pid_path)
     return stopped

@@ -1,0 +1,51 @@
+package canary_test
+
+import rego.v1
+
+import data.canary
+
+healthy := {"to": "stable", "error_rate": 0.002, "p99_ms": 120.0, "request_count": 500, "window_s": 30}
+
+test_healthy_canary_promoted if {
+	canary.allow with input as healthy
+}
+
+test_boundaries_allowed if {
+	canary.allow with input as {"to": "stable", "error_rate": 0.01, "p99_ms": 500, "request_count": 50, "window_s": 10}
+}
+
+test_bad_canary_denied_with_reasons if {
+	canary.deny == {
+		"Error rate 5.20% exceeds maximum 1.00%",
+		"P99 latency 620.0ms exceeds maximum 500ms",
+		"only 7 requests in 10 s window, need ≥ 50",
+	} with input as {"to": "stable", "error_rate": 0.052, "p99_ms": 620, "request_count": 7, "window_s": 10}
+}
+
+test_promotion_to_canary_not_gated if {
+	canary.allow with input as {"to": "canary", "error_rate": 0.5}
+}
+
+test_missing_target_fails_closed if {
+	not canary.allow with input as {"error_rate": 0.0}
+}
+
+test_missing_metrics_fail_closed if {
+	not canary.allow with input as {"to": "stable"}
+}
+
+test_ill_typed_metrics_fail_closed if {
+	not canary.allow with input as object.union(healthy, {"request_count": 7.5})
+}
+
+test_much_worse_than_stable_denied if {
+	canary.deny == {"Error rate 0.80% is more than 2× stable's 0.20% (and above the 0.50% floor)"} with input as object.union(healthy, {"error_rate": 0.008, "stable": {"error_rate": 0.002}})
+}
+
+test_worse_than_stable_below_floor_allowed if {
+	canary.allow with input as object.union(healthy, {"error_rate": 0.004, "stable": {"error_rate": 0.001}})
+}
+
+test_malformed_stable_fails_closed if {
+	not canary.allow with input as object.union(healthy, {"stable": {}})
+}
