@@ -163,14 +163,16 @@ INVALID = [
         "empty version",
         SEED.replace('"1.0.0"', '""'),
         [
-            "manifest.yaml:6:12: services.version: not a valid version ([A-Za-z0-9][A-Za-z0-9._+-]*) (got '')"
+            "manifest.yaml:6:12: services.version: not a valid version "
+            "([A-Za-z0-9][A-Za-z0-9._+-]*) (got '')"
         ],
     ),
     (
         "bad image",
         SEED.replace("swift-deploy-1-node:latest", '"Bad Image"'),
         [
-            "manifest.yaml:3:10: services.image: not a valid Docker image reference (got 'Bad Image')"
+            "manifest.yaml:3:10: services.image: "
+            "not a valid Docker image reference (got 'Bad Image')"
         ],
     ),
     (
@@ -221,7 +223,7 @@ INVALID = [
     ),
     (
         "missing section",
-        SEED.split("network:")[0],
+        SEED.split("network:", maxsplit=1)[0],
         ["manifest.yaml:1:1: network: required field missing"],
     ),
     (
@@ -234,7 +236,8 @@ INVALID = [
         SEED + "runtime: k8s\npolicy:\n  on_unavailable: maybe\n",
         [
             "manifest.yaml:14:10: runtime: must be one of 'local' or 'compose' (got 'k8s')",
-            "manifest.yaml:16:19: policy.on_unavailable: must be one of 'deny' or 'allow' (got 'maybe')",
+            "manifest.yaml:16:19: policy.on_unavailable: "
+            "must be one of 'deny' or 'allow' (got 'maybe')",
         ],
     ),
     (
