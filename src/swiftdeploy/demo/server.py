@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import stat
 from pathlib import Path
@@ -113,7 +114,13 @@ def _serve_uvicorn(settings: Settings) -> None:
         timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
         http="h11" if _missing("httptools") else "httptools",
     )
-    uvicorn.Server(config).run()
+    # uvicorn drains, restores the previous handler and re-raises SIGTERM so the process
+    # dies of it; a no-op previous handler turns a drained shutdown into exit status 0.
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if settings.socket is not None:
         with contextlib.suppress(FileNotFoundError):
             settings.socket.unlink()
