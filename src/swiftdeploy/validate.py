@@ -91,13 +91,7 @@ def _skipped(name: str, title: str, reason: str) -> CheckResult:
 def check_service(manifest: Manifest) -> CheckResult:
     """The service can start: its image exists (compose) or its command is found (local)."""
     if manifest.runtime == "compose":
-        image = manifest.services.image
-        try:
-            _process.run(["docker", "image", "inspect", image], timeout=30)
-        except CommandFailed as exc:
-            reason = "docker not found" if exc.returncode is None else "not found"
-            return CheckResult("image", False, f"Docker image '{image}' {reason} locally")
-        return CheckResult("image", True, f"Docker image '{image}' exists locally")
+        return check_image(manifest.services.image)
     command = manifest.local.command
     if command is None:
         if importlib.util.find_spec("swiftdeploy.demo") is None:
@@ -108,6 +102,18 @@ def check_service(manifest: Manifest) -> CheckResult:
     if found is None:
         return CheckResult("image", False, f"Service command '{program}' not found on PATH")
     return CheckResult("image", True, f"Service command '{program}' found ({found})")
+
+
+def check_image(image: str) -> CheckResult:
+    try:
+        _process.run(["docker", "image", "inspect", image], timeout=30)
+    except CommandFailed as exc:
+        if exc.returncode is None:  # docker missing or hung
+            return CheckResult(
+                "image", False, f"Docker image '{image}' could not be checked: {exc.message}"
+            )
+        return CheckResult("image", False, f"Docker image '{image}' not found locally")
+    return CheckResult("image", True, f"Docker image '{image}' exists locally")
 
 
 def _executable(program: str) -> str | None:
@@ -122,6 +128,10 @@ def check_port(port: int) -> CheckResult:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
+            except PermissionError:
+                return CheckResult(
+                    "port", False, f"Nginx port {port} cannot be bound without privileges"
+                )
             except OSError as exc:
                 return CheckResult(
                     "port", False, f"Nginx port {port} is already bound ({host}: {exc.strerror})"

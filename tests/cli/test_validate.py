@@ -123,3 +123,37 @@ def test_json_output(tmp_path: Path, port: int, nginx_bin: str) -> None:
         "nginx",
     ]
     assert all(check["passed"] for check in payload["checks"])
+
+
+def test_nginx_t_failure_is_reported(tmp_path: Path, port: int) -> None:
+    fake = tmp_path / "fake-nginx"
+    fake.write_text("#!/bin/sh\necho 'nginx: [emerg] unknown directive \"bogus\"' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    (tmp_path / "manifest.yaml").write_text(SEED.format(port=port))
+    result = validate(tmp_path, nginx=str(fake))
+    assert result.returncode == 1
+    assert (
+        '  [FAIL] nginx.conf is not valid: nginx: [emerg] unknown directive "bogus"'
+        in result.stdout
+    )
+
+
+def test_compose_runtime_checks_the_docker_image(tmp_path: Path, port: int) -> None:
+    (tmp_path / "manifest.yaml").write_text(SEED.format(port=port) + "runtime: compose\n")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    docker = fake_bin / "docker"
+    docker.write_text("#!/bin/sh\necho 'Error: No such image' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    env_path = f"{fake_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    result = subprocess.run(
+        [sys.executable, "-m", "swiftdeploy", "validate"],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": env_path, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "  [FAIL] Docker image 'swift-deploy-1-node:latest' not found locally" in result.stdout

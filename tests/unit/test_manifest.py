@@ -70,7 +70,7 @@ def test_seed_manifest_loads_with_defaults(tmp_path: Path) -> None:
 def test_manifest_is_frozen() -> None:
     manifest = parse_manifest(SEED.encode())
     with pytest.raises(ValueError, match="frozen"):
-        manifest.services.port = 1  # type: ignore[misc]
+        manifest.services.port = 1
 
 
 VALID = [

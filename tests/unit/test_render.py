@@ -6,6 +6,7 @@ import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -168,7 +169,7 @@ def test_local_classmethod_takes_the_runtime_layout(tmp_path: Path) -> None:
         ("access_logs", ("/tmp/a.log off",)),
     ],
 )
-def test_unsafe_target_values_are_refused(field: str, value: object) -> None:
+def test_unsafe_target_values_are_refused(field: str, value: Any) -> None:
     target = dataclasses.replace(compose_nginx_target(seed()), **{field: value})
     with pytest.raises(ValueError, match="unsafe NginxTarget"):
         render_nginx(seed(), target)
