@@ -8,14 +8,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from swiftdeploy.manifest import load_manifest
 from swiftdeploy.render import (
+    NginxTarget,
     compose_nginx_target,
     local_nginx_target,
     render_compose,
@@ -107,3 +113,99 @@ def test_compose_golden_passes_docker_compose_config(case: str, tmp_path: Path) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+class _App(BaseHTTPRequestHandler):
+    """A stand-in service: answers with its track in X-Mode, /boom is its own JSON 500."""
+
+    mode = "stable"
+
+    def do_GET(self) -> None:
+        status, body = (500, b'{"error":"app"}') if self.path == "/boom" else (200, b"{}")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Mode", self.mode)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        found: int = sock.getsockname()[1]
+        return found
+
+
+def _serve(mode: str) -> ThreadingHTTPServer:
+    handler = type(f"App_{mode}", (_App,), {"mode": mode})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_running_nginx_routes_and_answers_json_errors(
+    tmp_path: Path, nginx_bin: str, port: int
+) -> None:
+    stable = _serve("stable")
+    dead_port = _unused_port()  # nothing listens here: the canary track is down
+    manifest = load_manifest(GOLDEN / "seed" / "manifest.yaml")
+    target = NginxTarget.local(
+        stable=f"127.0.0.1:{stable.server_address[1]}",
+        canary=f"127.0.0.1:{dead_port}",
+        slots=[f"127.0.0.1:{stable.server_address[1]}"],
+        state_dir=tmp_path / "nginx",
+        logs_dir=tmp_path / "logs",
+        listen=f"127.0.0.1:{port}",
+    )
+    for folder in target.directories:
+        folder.mkdir(parents=True, exist_ok=True)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(render_nginx(manifest, target))
+    argv = [nginx_bin, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")]
+    proc = subprocess.Popen([*argv, "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    ok = client.get("/")
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, (tmp_path / "error.log").read_text()
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            assert ok.status_code == 200
+            assert ok.headers["X-Mode"] == "stable"
+            assert ok.headers["X-Deployed-By"] == "swiftdeploy"
+
+            pinned = client.get("/", headers={"X-Canary": "never"})
+            assert pinned.headers["X-Mode"] == "stable"
+
+            app_error = client.get("/boom")
+            assert app_error.status_code == 500
+            assert app_error.json() == {"error": "app"}  # the app's own body, untouched
+            assert app_error.headers["X-Deployed-By"] == "swiftdeploy"
+
+            bad = client.get("/", headers={"X-Canary": "always"})
+            assert bad.status_code == 502
+            assert bad.headers["Content-Type"] == "application/json"
+            assert bad.headers["X-Deployed-By"] == "swiftdeploy"
+            assert bad.json() == {
+                "error": "Bad Gateway",
+                "code": 502,
+                "service": "app",
+                "contact": "ops@swiftdeploy.local",
+            }
+        access = (tmp_path / "logs" / "nginx-access.log").read_text().splitlines()
+        assert re.fullmatch(
+            r"\S+ \| 200 \| [0-9.]+s \| 127\.0\.0\.1:[0-9]+ \| GET / HTTP/1\.1", access[0]
+        ), access[0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        stable.shutdown()
+        stable.server_close()
