@@ -82,8 +82,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _not_reserved(*reserved: str) -> AfterValidator:
+    # These names are taken by SwiftDeploy's own Compose services and networks.
+    def check(value: str) -> str:
+        if value.lower() in reserved:
+            raise ValueError(f"'{value}' is reserved for SwiftDeploy's own use")
+        return value
+
+    return AfterValidator(check)
+
+
 class ServicesSpec(_Section):
-    name: Name = "app"
+    name: Annotated[Name, _not_reserved("nginx", "opa", "nginx-log-init")] = "app"
     image: ImageRef
     port: Port
     mode: Literal["stable", "canary"]
@@ -98,7 +108,7 @@ class NginxSpec(_Section):
 
 
 class NetworkSpec(_Section):
-    name: Name
+    name: Annotated[Name, _not_reserved("opa-net")]
     driver_type: Name
 
 

@@ -184,6 +184,16 @@ INVALID = [
         ],
     ),
     (
+        "reserved service name",
+        SEED.replace("name: app", "name: nginx"),
+        ["manifest.yaml:2:9: services.name: 'nginx' is reserved for SwiftDeploy's own use"],
+    ),
+    (
+        "reserved network name",
+        SEED.replace("name: swiftdeploy-net", "name: opa-net"),
+        ["manifest.yaml:12:9: network.name: 'opa-net' is reserved for SwiftDeploy's own use"],
+    ),
+    (
         "proxy_timeout zero",
         SEED.replace("proxy_timeout: 30", "proxy_timeout: 0"),
         ["manifest.yaml:10:18: nginx.proxy_timeout: must be ≥ 1 (got 0)"],
