@@ -31,11 +31,32 @@ class Section:
 
     headers: Row
     total: int = 0
-    rows: deque[Row] = field(default_factory=lambda: deque(maxlen=TABLE_ROWS))
+    # Raw values: formatting happens only for the rows that survive to the report.
+    raw: deque[tuple[object, ...]] = field(default_factory=lambda: deque(maxlen=TABLE_ROWS))
 
     def add(self, *cells: object) -> None:
         self.total += 1
-        self.rows.append(tuple(_cell(c) for c in cells))
+        self.raw.append(cells)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [tuple(_cell(_render(c)) for c in cells) for cells in self.raw]
+
+
+@dataclass(frozen=True)
+class SampleFailure:
+    """A failing status sample, kept unformatted until it is rendered."""
+
+    error_rate: object
+    p99_ms: object
+    mode: object
+
+    def __str__(self) -> str:
+        return f"error_rate={_pct(self.error_rate)} p99={_ms(self.p99_ms)} mode={self.mode}"
+
+
+def _render(value: object) -> object:
+    return ", ".join(value) if isinstance(value, list) and value else value
 
 
 @dataclass
@@ -100,16 +121,14 @@ class Audit:
 
     def _sample(self, ts: str, event: dict[str, Any]) -> None:
         self.snapshots += 1
+        mode = event.get("mode")
         policy = event.get("policy")
         if isinstance(policy, dict):
             failed = [d for d, verdict in policy.items() if verdict == "FAIL"]
             if failed:
-                detail = (
-                    f"error_rate={_pct(event.get('error_rate'))} "
-                    f"p99={_ms(event.get('p99_ms'))} mode={event.get('mode')}"
-                )
-                self.violations.add(ts, "status_sample", ", ".join(failed), detail, "")
-        self._mode(ts, event.get("mode"), "status_sample")
+                detail = SampleFailure(event.get("error_rate"), event.get("p99_ms"), mode)
+                self.violations.add(ts, "status_sample", failed, detail, "")
+        self._mode(ts, mode, "status_sample")
         self.series.add(ts, _num(event.get("error_rate")), _num(event.get("p99_ms")))
 
     def _mode(self, ts: str, mode: object, via: str) -> None:
@@ -159,7 +178,8 @@ def _lifecycle_details(kind: str, event: dict[str, Any]) -> str:
 
 
 def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    kind = type(value)  # exact types: bool is an int subclass and must not chart as 0/1
+    return float(value) if kind is float or kind is int else None  # type: ignore[arg-type]
 
 
 def _pct(value: object) -> str:
@@ -198,8 +218,8 @@ def _section(title: str, section: Section, empty: str) -> list[str]:
     lines = [f"## {title}", ""]
     if not section.total:
         return [*lines, f"_{empty}_", ""]
-    if section.total > len(section.rows):
-        lines += [f"Showing the latest {len(section.rows)} of {section.total}.", ""]
+    if section.total > len(section.raw):
+        lines += [f"Showing the latest {len(section.raw)} of {section.total}.", ""]
     return [*lines, *table(section.headers, section.rows), ""]
 
 

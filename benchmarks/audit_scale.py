@@ -1,0 +1,105 @@
+"""Audit at scale: time `swiftdeploy audit` and `audit --verify` on a 1,000,000-event history.
+
+    uv run python benchmarks/audit_scale.py [--events 1000000] [--dir /tmp/swiftdeploy-audit]
+
+Each command runs in its own process; wall time and that process's peak RSS (wait4) are
+reported. Targets: ≤ 10 s and ≤ 200 MB each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from swiftdeploy.history import GENESIS, format_ts, make_event
+
+
+def generate(path: Path, count: int) -> None:
+    """A realistic mix: mostly status samples, with releases, decisions and chaos between."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    prev = GENESIS
+    with path.open("wb", buffering=1 << 20) as out:
+        for seq in range(count):
+            ts = format_ts(start + timedelta(seconds=seq * 5))
+            phase = seq % 1000
+            if phase == 0:
+                kind, payload = "deploy", {"mode": "stable", "started": ["stable-1"]}
+            elif phase == 200:
+                kind, payload = "promote", {"from": "stable", "to": "canary", "version": "1.1"}
+            elif phase == 400:
+                kind, payload = "chaos", {"instance": "canary-1", "mode": "error", "rate": 0.3}
+            elif phase == 600:
+                kind, payload = (
+                    "policy_decision",
+                    {
+                        "domain": "canary",
+                        "allow": False,
+                        "reasons": ["error rate 6.00% > 1.00%"],
+                        "input": {"error_rate": 0.06, "p99_ms": 620.0},
+                        "engine": "embedded",
+                        "decision_id": f"d-{seq}",
+                        "policy_digest": "sha256:0",
+                        "duration_ms": 1.2,
+                    },
+                )
+            elif phase == 800:
+                kind, payload = "rollback", {"stopped": "canary-1"}
+            else:
+                canary = 200 <= phase < 800
+                bad = 400 <= phase < 800
+                kind, payload = (
+                    "status_sample",
+                    {
+                        "mode": "canary" if canary else "stable",
+                        "req_per_s": 7.3,
+                        "p99_ms": 620.0 if bad else 42.0,
+                        "error_rate": 0.06 if bad else 0.001,
+                        "uptime_s": float(phase * 5),
+                        "chaos": "error" if bad else "none",
+                        "policy": {"infra": "PASS", "canary": "FAIL" if bad else "PASS"},
+                    },
+                )
+            event, line = make_event(seq, prev, kind, payload, ts)
+            prev = event["hash"]
+            out.write(line)
+
+
+def timed(argv: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, exit status) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/swiftdeploy-audit-bench"))
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    history = args.dir / "history.jsonl"
+    manifest = args.dir / "manifest.yaml"
+    manifest.touch()
+    for stale in (history, args.dir / "history.jsonl.lock"):
+        stale.unlink(missing_ok=True)
+    started = time.perf_counter()
+    generate(history, args.events)
+    size_mb = history.stat().st_size / 1e6
+    print(
+        f"generated {args.events} events ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f}s"
+    )
+    cli = [sys.executable, "-m", "swiftdeploy", "-f", str(manifest), "audit"]
+    for label, argv in (("audit", cli), ("audit --verify", [*cli, "--verify"])):
+        seconds, rss, status = timed(argv)
+        print(f"{label:16s} {seconds:6.2f} s  peak RSS {rss:6.1f} MB  exit {status}")
+
+
+if __name__ == "__main__":
+    main()
