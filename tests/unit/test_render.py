@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from swiftdeploy.manifest import Manifest, parse_manifest
+from swiftdeploy.manifest import (
+    CONTACT_PATTERN,
+    NAME_PATTERN,
+    VERSION_PATTERN,
+    Manifest,
+    parse_manifest,
+)
 from swiftdeploy.render import (
     OPA_IMAGE,
     NginxTarget,
@@ -242,3 +250,34 @@ def test_compose_config_accepts_the_rendering(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stderr
+
+
+def _structure(conf: str) -> tuple[int, int, int]:
+    body = code(conf)
+    return body.count(";"), body.count("{"), body.count("\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.one_of(st.text(max_size=20), st.from_regex(NAME_PATTERN, fullmatch=True)),
+    contact=st.one_of(st.text(max_size=30), st.from_regex(CONTACT_PATTERN, fullmatch=True)),
+    version=st.one_of(st.text(max_size=20), st.from_regex(VERSION_PATTERN, fullmatch=True)),
+)
+def test_no_manifest_value_changes_the_nginx_structure(
+    name: str, contact: str, version: str
+) -> None:
+    data = yaml.safe_load(SEED)
+    data["services"]["name"] = name
+    data["services"]["version"] = version
+    data["nginx"]["contact"] = contact
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValueError:
+        return
+    baseline = seed()
+    assert _structure(render_nginx(manifest, compose_nginx_target(manifest))) == _structure(
+        render_nginx(baseline, compose_nginx_target(baseline))
+    )
+    compose = yaml.safe_load(render_compose(manifest))
+    assert set(compose) == {"name", "services", "networks", "volumes"}
+    assert compose["services"][name]["environment"]["APP_VERSION"] == version
