@@ -28,7 +28,7 @@ CONTAINER_TMP = "/tmp"  # noqa: S108
 DEFAULT_SLOT_COUNT = 20
 GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
 
-_SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}")
+_SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}")
 _LISTEN_RE = re.compile(r"(?:[0-9.]+:|\[[0-9A-Fa-f:]+\]:)?[0-9]{1,5}")
 _PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]+|stderr")
 _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?: [A-Za-z0-9_][A-Za-z0-9_.-]*)?")
