@@ -227,6 +227,7 @@ class History:
 # `,"hash":"` + 64 hex digits + `"}` + newline: the fixed tail make_event writes.
 _HASH_TAIL = 9 + 64 + 3
 _sha256 = hashlib.sha256
+_DECODE = json.JSONDecoder().decode
 
 
 def _check_line(line: bytes, seq: int, prev: str) -> tuple[str, str]:  # noqa: PLR0911
@@ -234,8 +235,8 @@ def _check_line(line: bytes, seq: int, prev: str) -> tuple[str, str]:  # noqa: P
     if not line.endswith(b"\n"):
         return "truncated (no trailing newline: torn write or cut file)", ""
     try:
-        event = json.loads(line)
-    except ValueError:
+        event = _DECODE(line.decode())
+    except ValueError:  # UnicodeDecodeError included
         return "not valid JSON (edited or truncated)", ""
     if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
         return "not a history event (no hash)", ""
