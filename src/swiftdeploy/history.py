@@ -199,20 +199,25 @@ class History:
             return None
 
     def verify(self) -> VerifyResult:
-        """Check every line's hash, seq and prev; name the first line that is wrong."""
+        """Check every line's hash, seq and prev; name the first line that is wrong.
+
+        Verifies the file as it was when the call began: lines appended meanwhile are
+        left for the next run rather than mistaken for a torn write.
+        """
+        size, head = self._snapshot()
         count = 0
         prev = GENESIS
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            return VerifyResult(ok=True, count=0)
-        with handle:
-            for number, line in enumerate(handle, start=1):
-                problem, prev = _check_line(line, count, prev)
-                if problem:
-                    return VerifyResult(False, count, number, f"line {number}: {problem}")
-                count += 1
-        head = self.head()
+        if size:
+            with self.path.open("rb") as handle:
+                consumed = 0
+                for number, line in enumerate(handle, start=1):
+                    problem, prev = _check_line(line, count, prev)
+                    if problem:
+                        return VerifyResult(False, count, number, f"line {number}: {problem}")
+                    count += 1
+                    consumed += len(line)
+                    if consumed >= size:
+                        break
         if head is not None and head[0] >= count:
             return VerifyResult(
                 False,
@@ -222,6 +227,24 @@ class History:
                 f"but the file ends after seq {count - 1} (lines cut off the end)",
             )
         return VerifyResult(ok=True, count=count)
+
+    def _snapshot(self) -> tuple[int, tuple[int, str] | None]:
+        """(file size, recorded head), read together while no append is half-done."""
+        try:
+            lock_fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError:
+            lock_fd = -1
+        try:
+            if lock_fd >= 0:
+                fcntl.flock(lock_fd, fcntl.LOCK_SH)
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            return size, self.head()
+        finally:
+            if lock_fd >= 0:
+                os.close(lock_fd)
 
 
 # `,"hash":"` + 64 hex digits + `"}` + newline: the fixed tail make_event writes.

@@ -217,3 +217,27 @@ def test_timestamps() -> None:
     assert parse_ts("2026-05-06T20:10:00Z") == datetime(2026, 5, 6, 20, 10, tzinfo=UTC)
     with pytest.raises(HistoryError):
         parse_ts("yesterday")
+
+
+def test_deleted_history_with_known_head_is_reported(history: History) -> None:
+    history.path.unlink()
+    result = history.verify()
+    assert not result.ok
+    assert result.first_bad_line == 1
+    assert "missing" in result.problem
+
+
+def test_verify_ignores_lines_appended_after_it_started(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = History._snapshot
+
+    def snapshot_then_append(self: History) -> tuple[int, tuple[int, str] | None]:
+        taken = real(self)
+        History(self.path).append("deploy", {"late": True})
+        return taken
+
+    monkeypatch.setattr(History, "_snapshot", snapshot_then_append)
+    result = history.verify()
+    assert result.ok
+    assert result.count == 6
