@@ -24,6 +24,13 @@ def test_concurrent_appenders_never_interleave(tmp_path: Path) -> None:
     procs = [ctx.Process(target=_writer, args=(str(path), w)) for w in range(WRITERS)]
     for proc in procs:
         proc.start()
+    # Verifying while the writers run must never see a half-written line or a bad chain.
+    checks = 0
+    while any(proc.is_alive() for proc in procs):
+        during = History(path).verify()
+        assert during.ok, during.problem
+        checks += 1
+    assert checks > 0
     for proc in procs:
         proc.join(timeout=240)
         assert proc.exitcode == 0
