@@ -54,6 +54,8 @@ class NginxTarget:
     temp_dir: str
     user: str | None = None
     directories: tuple[Path, ...] = field(default=(), compare=False)
+    # False where traffic is switched by re-pointing socket symlinks (the local runtime).
+    upstream_keepalive: bool = True
 
     @classmethod
     def local(
@@ -85,6 +87,7 @@ class NginxTarget:
             temp_dir=str(state),
             user=user,
             directories=(state, logs),
+            upstream_keepalive=False,
         )
 
     def check(self) -> None:
