@@ -56,9 +56,7 @@ def run(
             input=input_text,
         )
     except FileNotFoundError as exc:
-        raise CommandFailed(
-            f"{argv[0]}: command not found", argv=argv, returncode=None
-        ) from exc
+        raise CommandFailed(f"{argv[0]}: command not found", argv=argv, returncode=None) from exc
     except subprocess.TimeoutExpired as exc:
         raise CommandFailed(
             f"{' '.join(argv)} timed out after {timeout:g}s", argv=argv, returncode=None

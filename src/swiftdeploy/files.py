@@ -39,9 +39,7 @@ def atomic_write_many(files: Mapping[Path, str | bytes], *, mode: int = 0o644) -
         for path, data in files.items():
             payload = data.encode() if isinstance(data, str) else data
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-            )
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((tmp_name, path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)

@@ -186,7 +186,11 @@ class Deployment:
             self.reporter.tag("BLOCKED", f"{blocked} refused: the policy engine cannot answer")
             raise
         if getattr(decision, "overridden", False):
-            self.reporter.tag("OVERRIDE", "policy engine unavailable; allowed by explicit override", style="yellow")
+            self.reporter.tag(
+                "OVERRIDE",
+                "policy engine unavailable; allowed by explicit override",
+                style="yellow",
+            )
         else:
             self.reporter.tag("PASS", title[0].upper() + title[1:], style="green")
         return decision
@@ -239,7 +243,9 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
                 removed.append(project.state_dir.name + "/")
         deployment.history.append("teardown", {"stopped": stopped, "clean": clean})
     summary = f"stopped {len(stopped)} process(es)" if stopped else "nothing was running"
-    return Outcome("teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed})
+    return Outcome(
+        "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
+    )
 
 
 def require_running(state: DeploymentState) -> InstanceRecord:

@@ -57,7 +57,8 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
         target_version = version or deployment.manifest.services.version
         current = _mode(state)
         deployment.ask_policy(
-            "canary", {"action": "promote", "from": current, "to": "canary", "version": target_version}
+            "canary",
+            {"action": "promote", "from": current, "to": "canary", "version": target_version},
         )
         canary = state.canary_instance()
         if canary is not None and canary.version == target_version:
@@ -74,10 +75,13 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
         runtime.save(state)
         deployment.set_mode("canary")
         deployment.history.append(
-            "promote", {"from": current, "to": "canary", "version": target_version, **_tracks(state)}
+            "promote",
+            {"from": current, "to": "canary", "version": target_version, **_tracks(state)},
         )
     weight = state.canary_weight
-    return Outcome("promote", changed, f"canary {target_version} receives {weight}% of traffic", _tracks(state))
+    return Outcome(
+        "promote", changed, f"canary {target_version} receives {weight}% of traffic", _tracks(state)
+    )
 
 
 def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> Outcome:
@@ -115,7 +119,8 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
         runtime.save(state)
         deployment.set_mode("stable")
         deployment.history.append(
-            "promote", {"from": "canary", "to": "stable", "version": canary.version, **_tracks(state)}
+            "promote",
+            {"from": "canary", "to": "stable", "version": canary.version, **_tracks(state)},
         )
     return Outcome("promote", True, f"version {canary.version} is now stable", _tracks(state))
 
@@ -160,4 +165,3 @@ def _tracks(state: DeploymentState) -> dict[str, Any]:
         "canary": canary.version if canary else None,
         "canary_weight": state.canary_weight,
     }
-

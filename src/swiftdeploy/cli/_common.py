@@ -44,8 +44,12 @@ def open_deployment(
 def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
     if as_json:
         console().json(
-            {"action": outcome.action, "changed": outcome.changed, "summary": outcome.summary,
-             **outcome.details}
+            {
+                "action": outcome.action,
+                "changed": outcome.changed,
+                "summary": outcome.summary,
+                **outcome.details,
+            }
         )
     else:
         console().success(outcome.summary)

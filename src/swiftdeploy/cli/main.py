@@ -18,15 +18,33 @@ from swiftdeploy.errors import ExitCode, SwiftDeployError
 
 # verb -> (module, one-line help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("swiftdeploy.cli.init", "Render nginx.conf, docker-compose.yml and policies from the manifest."),
-    "validate": ("swiftdeploy.cli.validate", "Run the pre-flight checks and report each as PASS/FAIL."),
+    "init": (
+        "swiftdeploy.cli.init",
+        "Render nginx.conf, docker-compose.yml and policies from the manifest.",
+    ),
+    "validate": (
+        "swiftdeploy.cli.validate",
+        "Run the pre-flight checks and report each as PASS/FAIL.",
+    ),
     "schema": ("swiftdeploy.cli.schema", "Print the manifest's JSON Schema."),
-    "deploy": ("swiftdeploy.cli.deploy", "Check the infrastructure policy, start the stack, wait until healthy."),
-    "promote": ("swiftdeploy.cli.promote", "Move traffic to the canary or make the canary stable (policy-gated)."),
-    "rollback": ("swiftdeploy.cli.rollback", "Send all traffic back to stable and stop the canary."),
+    "deploy": (
+        "swiftdeploy.cli.deploy",
+        "Check the infrastructure policy, start the stack, wait until healthy.",
+    ),
+    "promote": (
+        "swiftdeploy.cli.promote",
+        "Move traffic to the canary or make the canary stable (policy-gated).",
+    ),
+    "rollback": (
+        "swiftdeploy.cli.rollback",
+        "Send all traffic back to stable and stop the canary.",
+    ),
     "teardown": ("swiftdeploy.cli.teardown", "Stop everything this deployment started."),
     "chaos": ("swiftdeploy.cli.chaos", "Inject or clear chaos on the running canary."),
-    "status": ("swiftdeploy.cli.status", "Live dashboard of throughput, P99, error rate and policy compliance."),
+    "status": (
+        "swiftdeploy.cli.status",
+        "Live dashboard of throughput, P99, error rate and policy compliance.",
+    ),
     "audit": ("swiftdeploy.cli.audit", "Verify the history and write audit_report.md."),
     "policy": ("swiftdeploy.cli.policy", "Test and evaluate the Rego policies."),
     "demo-service": ("swiftdeploy.cli.demo_service", "Run the instrumented demo service."),
@@ -71,7 +89,8 @@ def cli(ctx: click.Context, manifest_path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; SwiftDeployError becomes a one-line message and its exit code."""
     try:
-        cli.main(args=argv, prog_name="swiftdeploy", standalone_mode=False)
+        # Without standalone mode, Click returns ctx.exit(n)'s code instead of exiting.
+        status = cli.main(args=argv, prog_name="swiftdeploy", standalone_mode=False)
     except SwiftDeployError as exc:
         from swiftdeploy.cli.console import console
 
@@ -88,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.USAGE))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(int(ExitCode.OK))
+    sys.exit(status if isinstance(status, int) else int(ExitCode.OK))
 
 
 def manifest_path_from(ctx: click.Context) -> Path:

@@ -177,6 +177,7 @@ class LocalRuntime:
             slots=slots,
             state_dir=self.nginx_prefix,
             logs_dir=self.project.logs_dir,
+            user=_worker_user(),
         )
         return render_nginx(self.manifest, target)
 
@@ -190,7 +191,7 @@ class LocalRuntime:
             return
         candidate = self.nginx_prefix / "nginx.conf.next"
         atomic_write(candidate, wanted)
-        _process.run(self._nginx_argv(nginx, candidate) + ["-t"], timeout=30)
+        _process.run([*self._nginx_argv(nginx, candidate), "-t"], timeout=30)
         os.replace(candidate, conf_path)
         if state.nginx is not None:
             os.kill(state.nginx.pid, signal.SIGHUP)
@@ -208,12 +209,11 @@ class LocalRuntime:
     def ensure_policy_engine(self, state: DeploymentState) -> None:
         if self.manifest.policy.engine != "opa" or state.opa is not None:
             return
-        from swiftdeploy.policy.server import start_opa_server
+        from swiftdeploy.policy.server import start_server
 
-        server = start_opa_server(
-            policies_dir=self.project.policies_dir,
-            port=self.manifest.policy.opa_port,
-            log_path=self.project.logs_dir / "opa.log",
+        self.project.ensure_state_dir()
+        server = start_server(
+            self.project.policies_dir, self.project.state_dir, port=self.manifest.policy.opa_port
         )
         state.opa = ProcessRecord(pid=server.pid, config=str(self.project.policies_dir))
 
@@ -232,7 +232,9 @@ class LocalRuntime:
         state.stable = state.canary = None
         state.canary_weight = 0
         if state.opa is not None:
-            _terminate(state.opa.pid, marker=state.opa.config)
+            from swiftdeploy.policy.server import stop_server
+
+            stop_server(self.project.state_dir)
             stopped.append(f"opa (pid {state.opa.pid})")
             state.opa = None
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -244,6 +246,16 @@ class LocalRuntime:
 
 def _socket_path(address: str) -> str:
     return address.removeprefix("unix:")
+
+
+def _worker_user() -> str | None:
+    """Run workers as whoever runs SwiftDeploy, so they can reach its 0700 socket folder."""
+    if os.geteuid() != 0:
+        return None  # an unprivileged master cannot switch users anyway
+    import grp
+    import pwd
+
+    return f"{pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name}"
 
 
 def _nginx_binary() -> str:
