@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+
+import click
+
+from swiftdeploy.cli._common import json_option, open_deployment, runtime_option
+
+
+@click.command("status")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.2, max=3600.0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between samples (each sample covers one interval).",
+)
+@click.option("--once", is_flag=True, help="Print one sample and exit.")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N samples.")
+@runtime_option
+@json_option
+@click.pass_context
+def command(
+    ctx: click.Context,
+    interval: float,
+    once: bool,
+    count: int | None,
+    runtime_name: str | None,
+    as_json: bool,
+) -> None:
+    """Live dashboard; every sample is appended to history.jsonl. Ctrl+C exits."""
+    from swiftdeploy.cli.console import console
+    from swiftdeploy.status import Sampler, record
+    from swiftdeploy.status_view import render, render_lines
+
+    deployment = open_deployment(ctx, runtime_name)
+    sampler = Sampler(deployment)
+    limit = 1 if once else count
+    out = console().out
+    live = None
+    if out.is_terminal and not as_json and not once:
+        from rich.live import Live
+
+        live = Live(console=out, auto_refresh=False, transient=False)
+        live.start()
+    taken = 0
+    try:
+        sampler.prime()
+        while limit is None or taken < limit:
+            time.sleep(interval)
+            sample = sampler.sample()
+            record(deployment, sample)
+            taken += 1
+            if as_json:
+                console().json(asdict(sample))
+            elif live is not None:
+                live.update(render(sample), refresh=True)
+            else:
+                sys.stdout.write("\n".join(render_lines(sample)) + "\n")
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if live is not None:
+            live.stop()

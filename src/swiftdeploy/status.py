@@ -1,0 +1,146 @@
+"""One dashboard sample: per-track figures over the last interval and per-rule policy compliance.
+
+The dashboard never crashes on a missing part: an instance or the policy engine that
+does not answer is shown as UNAVAILABLE with the reason. Every sample is appended
+to the history as a `status_sample` event with the seeds' fields.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from swiftdeploy.errors import PolicyUnavailable
+from swiftdeploy.lifecycle import Deployment
+from swiftdeploy.metrics import Scrape, window
+from swiftdeploy.observe import figures, live_tracks, try_scrape
+from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Sampler:
+    """Keeps the previous scrape of each instance so each sample covers one interval."""
+
+    deployment: Deployment
+    clock: Clock = time.monotonic
+    previous: dict[str, tuple[float, Scrape]] = field(default_factory=dict)
+    recent_p99: list[float] = field(default_factory=list)
+    recent_errors: list[float] = field(default_factory=list)
+
+    def prime(self) -> None:
+        """Take the first scrape so the next sample has a window to compare with."""
+        state = self.deployment.runtime.load()
+        for instance in live_tracks(state).values():
+            scraped = try_scrape(self.deployment.runtime, instance)
+            if isinstance(scraped, Scrape):
+                self.previous[instance.id] = (self.clock(), scraped)
+
+    def sample(self) -> DashboardSample:
+        runtime = self.deployment.runtime
+        state = runtime.load()
+        tracks: list[TrackSample] = []
+        canary_figures: dict[str, Any] | None = None
+        stable_figures: dict[str, Any] | None = None
+        for name, instance in live_tracks(state).items():
+            now = self.clock()
+            scraped = try_scrape(runtime, instance)
+            if isinstance(scraped, str):
+                tracks.append(_unavailable(name, instance.version, scraped))
+                self.previous.pop(instance.id, None)
+                continue
+            before = self.previous.get(instance.id)
+            self.previous[instance.id] = (now, scraped)
+            if before is None:
+                tracks.append(
+                    _unavailable(name, instance.version, "first scrape; waiting for a window")
+                )
+                continue
+            stats = window(before[1], scraped, max(now - before[0], 1e-3))
+            track_figures = figures(stats)
+            if name == "canary":
+                canary_figures = track_figures
+            else:
+                stable_figures = track_figures
+            tracks.append(
+                TrackSample(
+                    track=name,
+                    version=instance.version,
+                    req_per_s=stats.req_per_s,
+                    p99_ms=stats.p99_ms,
+                    error_rate=stats.error_rate,
+                    uptime_s=scraped.uptime_s,
+                    chaos=scraped.chaos or "none",
+                    available=True,
+                    reason="",
+                )
+            )
+        judged = canary_figures or stable_figures
+        if judged is not None:
+            self.recent_p99 = [*self.recent_p99, judged["p99_ms"] or 0.0][-30:]
+            self.recent_errors = [*self.recent_errors, judged["error_rate"]][-30:]
+        policy = self._policy(canary_figures, stable_figures)
+        mode = "canary" if state.canary else ("stable" if state.stable else "down")
+        return DashboardSample(
+            ts=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            mode=mode,
+            tracks=tracks,
+            policy=policy,
+            recent_p99=list(self.recent_p99),
+            recent_error_rate=list(self.recent_errors),
+        )
+
+    def _policy(
+        self, canary: dict[str, Any] | None, stable: dict[str, Any] | None
+    ) -> list[RuleResult]:
+        from swiftdeploy.policy import engine_for
+        from swiftdeploy.policy.facts import infra_facts
+
+        deployment = self.deployment
+        questions: dict[str, dict[str, Any]] = {"infra": infra_facts(deployment.project.root)}
+        if canary is not None:
+            questions["canary"] = {
+                "action": "promote",
+                "from": "canary",
+                "to": "stable",
+                **canary,
+                **({"stable": stable} if stable is not None else {}),
+            }
+        results: list[RuleResult] = []
+        try:
+            engine = engine_for(deployment.manifest.policy, deployment.project.policies_dir)
+        except PolicyUnavailable as exc:
+            return [RuleResult(domain, "-", "UNAVAILABLE", exc.message) for domain in questions]
+        for domain, policy_input in questions.items():
+            try:
+                decision = engine.evaluate(domain, policy_input)
+            except PolicyUnavailable as exc:
+                results.append(RuleResult(domain, "-", "UNAVAILABLE", exc.message))
+                continue
+            for rule, check in decision.checks.items():
+                results.append(
+                    RuleResult(domain, rule, "PASS" if check.passed else "FAIL", check.detail)
+                )
+        return results
+
+
+def record(deployment: Deployment, sample: DashboardSample) -> None:
+    deployment.history.append("status_sample", to_history_record(sample))
+
+
+def _unavailable(track: str, version: str, reason: str) -> TrackSample:
+    return TrackSample(
+        track=track,
+        version=version,
+        req_per_s=None,
+        p99_ms=None,
+        error_rate=None,
+        uptime_s=None,
+        chaos="unknown",
+        available=False,
+        reason=reason,
+    )
