@@ -273,3 +273,30 @@ def test_a_second_command_waits_for_the_lock_then_says_who_holds_it(project: Pro
         result = project.run("rollback")
     assert result.returncode == 1
     assert "holds the lock (promote stable pid=4242)" in result.stderr
+
+
+def test_status_reports_each_track_and_rule_and_records_samples(project: Project) -> None:
+    project.ok("deploy")
+    project.ok("promote", "canary")
+    project.ok("chaos", "error", "--rate", "1.0")
+    with Load(project.port):
+        plain = project.ok("status", "--once", "--interval", "1.5")
+        as_json = project.ok("status", "--json", "--count", "1", "--interval", "1.5")
+    assert "SwiftDeploy Status" in plain
+    assert "[FAIL] canary" in plain
+    assert "[PASS] infra" in plain
+    sample = json.loads(as_json.splitlines()[-1])
+    canary = next(t for t in sample["tracks"] if t["track"] == "canary")
+    assert canary["available"] is True
+    assert canary["error_rate"] == 1.0
+    assert canary["chaos"] == "error"
+    failing = {r["rule"] for r in sample["policy"] if r["status"] == "FAIL"}
+    assert "error_rate" in failing
+    samples = [e for e in project.history() if e["type"] == "status_sample"]
+    assert len(samples) == 2
+    assert samples[-1]["mode"] == "canary"
+    assert samples[-1]["policy"]["canary"] == "FAIL"
+
+    project.ok("teardown")
+    down = project.ok("status", "--once", "--interval", "0.2")
+    assert "mode=down" in down
