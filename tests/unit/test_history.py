@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from swiftdeploy.errors import HistoryError
-from swiftdeploy.history import GENESIS, History, canonical, format_ts, parse_ts
+from swiftdeploy.history import GENESIS, RESERVED, History, canonical, format_ts, parse_ts
 
 
 def lines(path: Path) -> list[bytes]:
@@ -241,3 +243,43 @@ def test_verify_ignores_lines_appended_after_it_started(
     result = history.verify()
     assert result.ok
     assert result.count == 6
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+payloads = st.dictionaries(
+    st.text(min_size=1, max_size=10).filter(lambda k: k not in RESERVED), json_values, max_size=5
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=st.lists(payloads, min_size=1, max_size=6), data=st.data())
+def test_any_single_byte_change_is_caught_on_its_line(
+    tmp_path_factory: pytest.TempPathFactory, events: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    h = History(tmp_path_factory.mktemp("h") / "history.jsonl")
+    for payload in events:
+        h.append("status_sample", payload)
+    assert [e["seq"] for e in h.events()] == list(range(len(events)))
+    assert h.verify().ok
+    content = lines(h.path)
+    k = data.draw(st.integers(0, len(content) - 1))
+    line = bytearray(content[k])
+    i = data.draw(st.integers(0, len(line) - 2))  # keep the newline
+    line[i] = data.draw(st.integers(0, 255).filter(lambda b: b != line[i]))
+    content[k] = bytes(line)
+    write_lines(h.path, content)
+    result = h.verify()
+    assert not result.ok
+    assert result.first_bad_line == k + 1, result.problem
