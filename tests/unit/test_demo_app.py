@@ -381,6 +381,28 @@ def test_metrics_histogram_buckets_and_gauges() -> None:
     assert samples(client)[("chaos_active", ())] == 2
 
 
+def test_histogram_is_cumulative_with_exact_bounds() -> None:
+    app = create_app(CANARY)
+    assert app.metrics is not None
+    for seconds in (0.0005, 0.001, 0.5, 0.6, 20.0):
+        app.metrics.requests.observe("GET", "/", 200, seconds)
+    text = app.metrics.render().decode()
+    got = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("http_request_duration_seconds"):
+                got[(sample.name, sample.labels.get("le"))] = sample.value
+    bucket = "http_request_duration_seconds_bucket"
+    assert got[(bucket, "0.001")] == 2  # 0.001 itself is inside le="0.001"
+    assert got[(bucket, "0.25")] == 2
+    assert got[(bucket, "0.5")] == 3
+    assert got[(bucket, "1.0")] == 4
+    assert got[(bucket, "10.0")] == 4
+    assert got[(bucket, "+Inf")] == 5
+    assert got[("http_request_duration_seconds_count", None)] == 5
+    assert got[("http_request_duration_seconds_sum", None)] == pytest.approx(21.1015)
+
+
 def test_metrics_content_type_and_stable_mode_gauge(stable: AppClient) -> None:
     response = stable.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
