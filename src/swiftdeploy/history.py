@@ -231,7 +231,9 @@ class History:
     def _snapshot(self) -> tuple[int, tuple[int, str] | None]:
         """(file size, recorded head), read together while no append is half-done."""
         try:
-            lock_fd = os.open(self.lock_path, os.O_RDONLY)
+            # Create the lock file if need be: without it, a writer starting right now could
+            # create both files between our size and head reads, and look like a cut file.
+            lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             lock_fd = -1
         try:

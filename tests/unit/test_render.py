@@ -142,8 +142,9 @@ def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> No
     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         assert f"{kind}_temp_path {state}/nginx/{kind};" in conf
     for index in range(4):
-        assert f"server unix:{state}/run/slot-{index:02d}.sock;" in conf
-    assert f"server unix:{state}/run/stable.sock;" in conf
+        assert f"server unix:{state}/run/slot-{index:02d}.sock max_fails=0;" in conf
+    assert f"server unix:{state}/run/stable.sock max_fails=0;" in conf
+    assert "keepalive 16;" not in conf
     assert "/var/" not in code(conf)
     assert "\nuser " not in conf
 
