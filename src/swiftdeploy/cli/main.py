@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "audit": ("swiftdeploy.cli.audit", "Verify the history and write audit_report.md."),
     "policy": ("swiftdeploy.cli.policy", "Test and evaluate the Rego policies."),
+    "render": (
+        "swiftdeploy.cli.render",
+        "Render files for another target (e.g. --target kubernetes).",
+    ),
     "demo-service": ("swiftdeploy.cli.demo_service", "Run the instrumented demo service."),
 }
 
