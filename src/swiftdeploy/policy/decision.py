@@ -15,6 +15,7 @@ from typing import Any
 from swiftdeploy.errors import PolicyUnavailable
 
 DOMAIN_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+VERDICTS = frozenset({"pass", "fail", "inconclusive"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class Decision:
     input: dict[str, Any] = field(default_factory=dict)
     # True when the engine could not answer and policy.on_unavailable == "allow" let it through.
     overridden: bool = False
+    # "pass" | "fail" | "inconclusive" (too little data to judge); policies that do not
+    # say are read as pass when allowed and fail otherwise.
+    verdict: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.verdict:
+            object.__setattr__(self, "verdict", "pass" if self.allow else "fail")
 
     @property
     def reasons(self) -> list[str]:
@@ -56,6 +64,7 @@ class Decision:
             "duration_ms": self.duration_ms,
             "input": self.input,
             "overridden": self.overridden,
+            "verdict": self.verdict,
         }
 
 
@@ -101,4 +110,7 @@ def decision_from_json(domain: str, payload: Any) -> Decision:
     deny = sorted(set(deny_raw))
     if allow and deny:
         raise bad("policy answered allow together with deny reasons")
-    return Decision(domain=domain, allow=allow, deny=deny, checks=checks)
+    verdict = result.get("verdict", "pass" if allow else "fail")
+    if verdict not in VERDICTS or (verdict == "pass") != allow:
+        raise bad(f"result.verdict {verdict!r} does not agree with allow={allow}")
+    return Decision(domain=domain, allow=allow, deny=deny, checks=checks, verdict=verdict)

@@ -36,6 +36,7 @@ def decision_event(decision: Decision) -> dict[str, Any]:
         "policy_digest": decision.policy_digest,
         "decision_id": decision.decision_id,
         "duration_ms": decision.duration_ms,
+        "verdict": decision.verdict,
     }
 
 

@@ -18,6 +18,17 @@ allow if {
 	}
 }
 
+# The verdict on one analysis window, for progressive rollouts: too little traffic is
+# neither a pass nor a failure (the rollout holds), unlike a missing or broken figure.
+verdict := "pass" if {
+	allow
+} else := "inconclusive" if {
+	_gated
+	_count(_in("request_count"))
+	_nonneg(_min_requests)
+	input.request_count < _min_requests
+} else := "fail"
+
 deny contains check.detail if {
 	some check in checks
 	not check.pass

@@ -49,3 +49,21 @@ test_worse_than_stable_below_floor_allowed if {
 test_malformed_stable_fails_closed if {
 	not canary.allow with input as object.union(healthy, {"stable": {}})
 }
+
+test_verdict_pass_on_a_healthy_window if {
+	canary.verdict == "pass" with input as _window(0.0, 20, 100)
+}
+
+test_verdict_inconclusive_on_too_little_traffic_even_with_errors if {
+	canary.verdict == "inconclusive" with input as _window(0.5, 20, 7)
+}
+
+test_verdict_fail_on_a_bad_window if {
+	canary.verdict == "fail" with input as _window(0.05, 20, 100)
+}
+
+test_verdict_fail_when_the_count_is_missing if {
+	canary.verdict == "fail" with input as {"to": "stable", "error_rate": 0, "p99_ms": 1, "window_s": 30}
+}
+
+_window(rate, p99, n) := {"to": "stable", "error_rate": rate, "p99_ms": p99, "request_count": n, "window_s": 30}
