@@ -6,6 +6,7 @@ Kept apart from the models so manifest.py stays a readable description of the fo
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 import yaml
@@ -15,6 +16,7 @@ from swiftdeploy.errors import ManifestError
 Loc = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
 MAX_DEPTH = 32
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -43,6 +45,18 @@ def _fail(name: str, message: str, mark: Any = None) -> ManifestError:
     where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
     line = f"{where}: {message}"
     return ManifestError(line, problems=[line])
+
+
+def _reader_problem(exc: yaml.reader.ReaderError) -> str:
+    char = exc.character
+    code = ord(char) if isinstance(char, str) else int(char)
+    return f"control character #x{code:04x} is not allowed"
+
+
+def _mark_at(text: str, position: int) -> yaml.Mark:
+    line = text.count("\n", 0, position)
+    column = position - (text.rfind("\n", 0, position) + 1)
+    return yaml.Mark("", position, line, column, None, 0)
 
 
 def _scan_events(text: str, name: str) -> None:
@@ -83,6 +97,11 @@ def decode_and_compose(data: bytes, name: str) -> tuple[Any, Marks]:
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or exc.context or "invalid YAML"
         raise _fail(name, f"invalid YAML: {problem}", exc.problem_mark) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character: its own str() spans two lines and names "<unicode string>".
+        raise _fail(
+            name, f"invalid YAML: {_reader_problem(exc)}", _mark_at(text, exc.position)
+        ) from None
     except yaml.YAMLError as exc:
         raise _fail(name, f"invalid YAML: {exc}") from None
     except RecursionError:
@@ -197,11 +216,17 @@ def _position(err: Any, marks: Marks) -> Mark:
     return marks.value(loc)
 
 
+def _path_part(part: str | int) -> str:
+    """A key as typed, unless it could break the one-line message (newlines, escapes…)."""
+    text = str(part)
+    return text if _PLAIN_KEY.fullmatch(text) else repr(text)
+
+
 def describe_errors(errors: list[Any], marks: Marks, name: str) -> list[str]:
     """Pydantic errors as `file:line:col: dotted.path: message`, in file order."""
     described = []
     for err in errors:
         line, column = _position(err, marks)
-        dotted = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        dotted = ".".join(_path_part(part) for part in err["loc"]) or "(top level)"
         described.append(((line, column), f"{name}:{line}:{column}: {dotted}: {_message(err)}"))
     return [text for _, text in sorted(described, key=lambda item: item[0])]

@@ -100,8 +100,8 @@ def check_service(manifest: Manifest) -> CheckResult:
     program = command[0]
     found = _process.which(program) if "/" not in program else _executable(program)
     if found is None:
-        return CheckResult("image", False, f"Service command '{program}' not found on PATH")
-    return CheckResult("image", True, f"Service command '{program}' found ({found})")
+        return CheckResult("image", False, f"Service command {program!r} not found on PATH")
+    return CheckResult("image", True, f"Service command {program!r} found ({found})")
 
 
 def check_image(image: str) -> CheckResult:
