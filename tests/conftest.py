@@ -7,10 +7,23 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from swiftdeploy._process import which
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Hypothesis budgets. "ci" (loaded by default) gives each property test without its own
+# max_examples about 1,000 cases; `pytest --hypothesis-profile deep tests/fuzz` runs 10,000+.
+# Tests that set max_examples themselves keep their own budget under either profile.
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile(
+    "ci", max_examples=1_000, deadline=None, suppress_health_check=_SUPPRESSED
+)
+settings.register_profile(
+    "deep", max_examples=10_000, deadline=None, suppress_health_check=_SUPPRESSED
+)
+settings.load_profile("ci")
 
 
 def _require(program: str, env_var: str) -> str:
