@@ -7,153 +7,16 @@ Each test gets its own project folder and loopback port, drives the CLI as a sub
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-import psutil
 import pytest
+from support import Load, Project, running
 
 pytestmark = pytest.mark.integration
-
-MANIFEST = """\
-# the operator's comment survives promote/rollback
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: {port}
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: bridge
-"""
-
-
-@dataclass
-class Project:
-    root: Path
-    port: int
-    env: dict[str, str]
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.yaml"
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "swiftdeploy", "-f", str(self.manifest), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
-            check=False,
-        )
-
-    def ok(self, *args: str) -> str:
-        result = self.run(*args)
-        assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
-
-    def get(self, path: str = "/", **headers: str) -> httpx.Response:
-        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=10)
-
-    def state(self) -> dict[str, object]:
-        path = self.root / ".swiftdeploy" / "state.json"
-        loaded: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
-        return loaded
-
-    def pids(self) -> set[int]:
-        state = self.state()
-        instances = state.get("instances") or {}
-        assert isinstance(instances, dict)
-        pids = {int(rec["pid"]) for rec in instances.values()}
-        nginx = state.get("nginx")
-        if isinstance(nginx, dict):
-            pids.add(int(nginx["pid"]))
-        return pids
-
-    def history(self) -> list[dict[str, object]]:
-        path = self.root / "history.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-@pytest.fixture
-def project(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[Project]:
-    root = tmp_path / "svc"
-    root.mkdir()
-    (root / "manifest.yaml").write_text(MANIFEST.format(port=port))
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="120", SWIFTDEPLOY_NGINX=nginx_bin)
-    proj = Project(root, port, env)
-    proj.ok("init")
-    # These tests are about the lifecycle, not this busy test host: lift the CPU-load limit
-    # (the infra gate itself is exercised by test_denied_deploy_starts_nothing).
-    data = root / "policies" / "infra" / "data.json"
-    data.write_text(json.dumps({**json.loads(data.read_text()), "max_cpu_load": 1000}))
-    try:
-        yield proj
-    finally:
-        pids = proj.pids() if (root / ".swiftdeploy").exists() else set()
-        proj.run("teardown")
-        for pid in pids:
-            assert not _running(pid), f"process {pid} survived teardown"
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-@dataclass
-class Load:
-    """Keep-alive GET traffic through nginx, counting every non-2xx and connection error."""
-
-    port: int
-    statuses: dict[int, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    max_seconds: float = 120.0
-
-    def run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10) as client:
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                try:
-                    status = client.get("/").status_code
-                    self.statuses[status] = self.statuses.get(status, 0) + 1
-                except httpx.HTTPError as exc:
-                    self.errors.append(repr(exc))
-                time.sleep(0.005)
-
-    def __enter__(self) -> Load:
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=30)
-
-    @property
-    def total(self) -> int:
-        return sum(self.statuses.values())
-
-    @property
-    def failures(self) -> int:
-        return sum(n for s, n in self.statuses.items() if not 200 <= s < 300) + len(self.errors)
 
 
 def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> None:
@@ -256,8 +119,8 @@ def test_killed_promote_is_reconciled_by_the_next_command(project: Project) -> N
     assert state["pending"] is None
     assert state["canary"] is None
     assert project.get("/").headers["X-Mode"] == "stable"
-    running = {pid for pid in leftover if _running(pid)}
-    assert running == project.pids() - {state["nginx"]["pid"]}  # type: ignore[index]
+    survivors = {pid for pid in leftover if running(pid)}
+    assert survivors == project.pids() - {state["nginx"]["pid"]}  # type: ignore[index]
     assert project.ok("audit", "--verify")
 
 
