@@ -157,8 +157,12 @@ violations contains _violation(c.ref, "probes", concat("", ["must have a ", prob
 	c.field == "containers"
 	c.kind in data.kubernetes_hardening.long_running_kinds
 	some probe in ["livenessProbe", "readinessProbe"]
-	not is_object(c.container[probe])
+	not _has_probe(c.container, probe)
 }
+
+# A helper rather than `not is_object(c.container[probe])`: OPA treats a `not` over a
+# function of a missing key as undefined rather than true, so the violation would vanish.
+_has_probe(container, probe) if is_object(container[probe])
 
 violations contains _violation(w.ref, "host_namespaces", concat("", ["must not set ", field])) if {
 	some w in _workloads
