@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,16 @@ class PolicySettings(Protocol):
 
 _embedded_cache: dict[Path, PolicyEngine] = {}
 
+OPA_URL_ENV = "SWIFTDEPLOY_OPA_URL"
+
+
+def external_opa_url() -> str | None:
+    """An OPA the operator runs (SWIFTDEPLOY_OPA_URL): asked instead of starting one.
+
+    The only place the variable is read; the local runtime then starts no OPA server.
+    """
+    return os.environ.get(OPA_URL_ENV) or None
+
 
 def engine_for(
     policy_config: PolicySettings,
@@ -60,7 +71,7 @@ def engine_for(
         return engine
     if policy_config.engine == "opa":
         return OpaServerEngine(
-            url or f"http://127.0.0.1:{policy_config.opa_port}",
+            url or external_opa_url() or f"http://127.0.0.1:{policy_config.opa_port}",
             policies_dir,
             timeout_s=policy_config.timeout_s,
             transport=transport,

@@ -209,7 +209,11 @@ class LocalRuntime:
     def ensure_policy_engine(self, state: DeploymentState) -> None:
         if self.manifest.policy.engine != "opa" or state.opa is not None:
             return
+        from swiftdeploy.policy.engines import external_opa_url
         from swiftdeploy.policy.server import start_server
+
+        if external_opa_url():
+            return  # the operator's own OPA answers; nothing to start
 
         self.project.ensure_state_dir()
         server = start_server(
