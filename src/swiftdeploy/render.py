@@ -8,6 +8,7 @@ NginxTarget's checks below (no whitespace, quotes, `;`, braces or `$`).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,11 @@ NGINX_LOG_DIR = "/var/log/swiftdeploy"
 # Inside a container /tmp is a private tmpfs, so the usual shared-/tmp risks do not apply.
 CONTAINER_TMP = "/tmp"  # noqa: S108
 DEFAULT_SLOT_COUNT = 20
+NGINX_CONF_DIR = "/etc/swiftdeploy"  # the project folder, mounted read-only into nginx
+CANARY_PROFILE = "canary"
+STABLE_VERSION_VAR = "SWIFTDEPLOY_STABLE_VERSION"
+CANARY_VERSION_VAR = "SWIFTDEPLOY_CANARY_VERSION"
+CHAOS_TOKEN_VAR = "SWIFTDEPLOY_CHAOS_TOKEN"  # noqa: S105 - a variable name, not a secret
 GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
 
 _SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}")
@@ -114,17 +120,39 @@ class NginxTarget:
             raise ValueError("unsafe NginxTarget: " + ", ".join(problems))
 
 
-def compose_nginx_target(manifest: Manifest) -> NginxTarget:
-    """The on-disk nginx.conf: upstreams are Compose service names on the manifest network."""
+def compose_nginx_target(
+    manifest: Manifest,
+    *,
+    canary_running: bool | None = None,
+    canary_weight: int | None = None,
+    stable_service: str | None = None,
+) -> NginxTarget:
+    """The nginx.conf of the compose stack: upstreams are Compose service names.
+
+    By default it follows the manifest (services.mode, canary.weight); the compose runtime
+    passes what actually runs instead. With no canary, the canary upstream is the stable
+    service, so `X-Canary: always` still answers. A weight under 100 is spread over
+    DEFAULT_SLOT_COUNT weighted slots (steps of 5 %). `stable_service` (a service name)
+    points the stable track elsewhere while the stable service is being replaced.
+    """
     svc = manifest.services
-    stable = f"{svc.name}:{svc.port}"
-    canary = f"{svc.name}-canary:{svc.port}"
+    stable = f"{stable_service or svc.name}:{svc.port}"
+    running = svc.mode == "canary" if canary_running is None else canary_running
+    weight = manifest.canary.weight if canary_weight is None else canary_weight
+    canary = f"{svc.name}-canary:{svc.port}" if running else stable
+    share = round(weight * DEFAULT_SLOT_COUNT / 100) if running else 0
+    if share >= DEFAULT_SLOT_COUNT:
+        slots: tuple[str, ...] = (canary,)
+    elif share <= 0:
+        slots = (stable,)
+    else:
+        slots = (canary,) * share + (stable,) * (DEFAULT_SLOT_COUNT - share)
     return NginxTarget(
         name="compose",
         listen=str(manifest.nginx.port),
         stable=stable,
         canary=canary,
-        slots=(canary if svc.mode == "canary" else stable,),
+        slots=slots,
         pid=f"{CONTAINER_TMP}/nginx.pid",
         error_log="stderr",
         access_logs=(f"{NGINX_LOG_DIR}/access.log", "/dev/stdout"),
@@ -199,40 +227,52 @@ def _limits(cpus: str, memory: str) -> dict[str, Any]:
 def compose_data(manifest: Manifest) -> dict[str, Any]:
     """docker-compose.yml as plain data (so no manifest value can become a YAML key)."""
     svc, nginx, net = manifest.services, manifest.nginx, manifest.network
-    health_url = f"http://127.0.0.1:{svc.port}/healthz"
-    app = {
+    health_probe = (
+        f"import urllib.request as u; u.urlopen('http://127.0.0.1:{svc.port}/healthz', timeout=2)"
+    )
+    app: dict[str, Any] = {
         "image": svc.image,
         **_hardening(APP_USER),
+        # The compose runtime sets these variables to the versions that run; the defaults
+        # make a plain `docker compose up` start the manifest's version.
         "environment": {
-            "MODE": svc.mode,
-            "APP_VERSION": svc.version,
+            "MODE": "stable",
+            "APP_VERSION": f"${{{STABLE_VERSION_VAR}:-{svc.version}}}",
             "APP_PORT": str(svc.port),
         },
         "expose": [str(svc.port)],
         "tmpfs": [CONTAINER_TMP],
-        # nginx.conf names a canary upstream; one instance answers for both tracks here.
-        "networks": {net.name: {"aliases": [f"{svc.name}-canary"]}},
+        "networks": [net.name],
         "healthcheck": {
-            "test": [
-                "CMD",
-                "node",
-                "-e",
-                f"require('http').get('{health_url}',r=>process.exit(r.statusCode===200?0:1))"
-                ".on('error',()=>process.exit(1))",
-            ],
-            "interval": "5s",
+            # The service image is Python: its own interpreter probes /healthz (no curl).
+            "test": ["CMD", "python3", "-c", health_probe],
+            "interval": "2s",
             "timeout": "3s",
             "retries": 5,
             "start_period": "10s",
         },
         "deploy": _limits("1.0", "256M"),
     }
+    # The canary track: its own service, started only on `promote canary` (profile).
+    app_canary: dict[str, Any] = {
+        **copy.deepcopy(app),  # a copy: shared objects would become YAML anchors
+        "profiles": [CANARY_PROFILE],
+        "environment": {
+            "MODE": "canary",
+            "APP_VERSION": f"${{{CANARY_VERSION_VAR}:-{svc.version}}}",
+            "APP_PORT": str(svc.port),
+            "CHAOS_TOKEN": f"${{{CHAOS_TOKEN_VAR}:-}}",
+        },
+    }
     proxy: dict[str, Any] = {
         "image": nginx.image,
         **_hardening(NGINX_USER),
         "ports": [f"{nginx.port}:{nginx.port}"],
+        # The folder, not the file: a file bind mount pins the inode, so nginx would never
+        # see an nginx.conf replaced by rename (init and the runtime write atomically).
+        "command": ["nginx", "-c", f"{NGINX_CONF_DIR}/nginx.conf", "-g", "daemon off;"],
         "volumes": [
-            "./nginx.conf:/etc/nginx/nginx.conf:ro",
+            f"./:{NGINX_CONF_DIR}:ro",
             f"nginx-logs:{NGINX_LOG_DIR}",
         ],
         "tmpfs": [CONTAINER_TMP, "/run", "/var/cache/nginx"],
@@ -281,10 +321,17 @@ def compose_data(manifest: Manifest) -> dict[str, Any]:
     }
     return {
         "name": COMPOSE_PROJECT,
-        "services": {svc.name: app, "nginx": proxy, "nginx-log-init": log_init, "opa": opa},
+        "services": {
+            svc.name: app,
+            f"{svc.name}-canary": app_canary,
+            "nginx": proxy,
+            "nginx-log-init": log_init,
+            "opa": opa,
+        },
         "networks": {
             net.name: {"name": net.name, "driver": net.driver_type},
-            OPA_NETWORK: {"name": OPA_NETWORK, "driver": "bridge"},
+            # Project-scoped (no fixed name), so two stacks on one host never share it.
+            OPA_NETWORK: {"driver": "bridge"},
         },
         "volumes": {"nginx-logs": {}},
     }

@@ -30,6 +30,7 @@ class InstanceRecord(BaseModel):
     address: str  # "unix:/path.sock" for the local runtime, "host:port" elsewhere
     log: str = ""
     started_at: str = ""
+    container: str = ""  # the Docker container id (compose runtime)
 
 
 class ProcessRecord(BaseModel):

@@ -83,3 +83,13 @@ def eval_cmd(
         # An exception rather than ctx.exit(1): main() runs Click with standalone_mode=False,
         # which turns ctx.exit's code into a return value it does not pass on.
         raise PolicyDenied(f"denied by {domain} policy", reasons=decision.deny)
+
+
+@command.command("check-k8s")
+@click.argument("folder", type=click.Path(path_type=Path))
+def check_k8s_cmd(folder: Path) -> None:
+    """Run the Kubernetes hardening policy on every .yaml file in FOLDER; exit 1 if it denies."""
+    from swiftdeploy.cli.render import report_hardening
+    from swiftdeploy.render_k8s import load_documents, yaml_files
+
+    report_hardening(load_documents(yaml_files(folder)), str(folder))
