@@ -117,18 +117,33 @@ def test_canary_header_map_pins_tracks() -> None:
 
 
 def test_compose_target_routes_weighted_traffic_by_mode() -> None:
+    # No canary runs in stable mode: `X-Canary: always` answers from stable.
     stable = compose_nginx_target(seed())
-    assert (stable.stable, stable.canary, stable.slots) == (
-        "app:3000",
-        "app-canary:3000",
-        ("app:3000",),
-    )
+    assert (stable.stable, stable.canary, stable.slots) == ("app:3000", "app:3000", ("app:3000",))
     canary = compose_nginx_target(canary_manifest())
-    assert canary.slots == ("app-canary:3000",)
+    assert (canary.canary, canary.slots) == ("app-canary:3000", ("app-canary:3000",))
+    # A weight of 25 → 5 of the 20 weighted slots go to the canary service.
+    canary = compose_nginx_target(canary_manifest(), canary_weight=25)
+    assert canary.slots.count("app-canary:3000") == 5
+    assert canary.slots.count("app:3000") == 15
     conf = render_nginx(canary_manifest(), canary)
     weighted = conf.split("upstream app_weighted {")[1].split("}")[0]
-    assert "server app-canary:3000;" in weighted
-    assert "server app:3000;" not in weighted
+    assert weighted.count("server app-canary:3000;") == 5
+    assert weighted.count("server app:3000;") == 15
+
+
+def test_compose_target_follows_what_runs() -> None:
+    everything = compose_nginx_target(seed(), canary_running=True, canary_weight=100)
+    assert everything.slots == ("app-canary:3000",)
+    nothing = compose_nginx_target(canary_manifest(), canary_running=True, canary_weight=0)
+    assert nothing.slots == ("app:3000",)
+    gone = compose_nginx_target(canary_manifest(), canary_running=False)
+    assert (gone.canary, gone.slots) == ("app:3000", ("app:3000",))
+    # While the stable service is replaced, its track is served by the canary service.
+    handover = compose_nginx_target(
+        seed(), canary_running=True, canary_weight=100, stable_service="app-canary"
+    )
+    assert {handover.stable, handover.canary, *handover.slots} == {"app-canary:3000"}
 
 
 def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> None:
@@ -196,13 +211,26 @@ def test_compose_services_and_hardening() -> None:
     assert data["name"] == "swiftdeploy"
     app, nginx, opa = (data["services"][name] for name in ("app", "nginx", "opa"))
     assert app["image"] == "swift-deploy-1-node:latest"
-    assert app["environment"] == {"MODE": "stable", "APP_VERSION": "1.0.0", "APP_PORT": "3000"}
+    # The compose runtime sets the running version; a plain `docker compose up` gets 1.0.0.
+    assert app["environment"] == {
+        "MODE": "stable",
+        "APP_VERSION": "${SWIFTDEPLOY_STABLE_VERSION:-1.0.0}",
+        "APP_PORT": "3000",
+    }
+    canary = data["services"]["app-canary"]
+    assert canary["profiles"] == ["canary"]
+    assert canary["environment"]["MODE"] == "canary"
+    assert canary["environment"]["APP_VERSION"] == "${SWIFTDEPLOY_CANARY_VERSION:-1.0.0}"
+    assert "ports" not in canary
     assert app["expose"] == ["3000"]
     assert "ports" not in app
     assert app["user"] == "1001:1001"
-    assert app["networks"]["swiftdeploy-net"]["aliases"] == ["app-canary"]
+    assert app["networks"] == ["swiftdeploy-net"]
+    assert "python3" in app["healthcheck"]["test"]
     assert nginx["ports"] == ["8080:8080"]
-    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    # The folder, read-only: a renamed nginx.conf is seen by the running container.
+    assert "./:/etc/swiftdeploy:ro" in nginx["volumes"]
+    assert nginx["command"][:3] == ["nginx", "-c", "/etc/swiftdeploy/nginx.conf"]
     assert nginx["depends_on"]["app"] == {"condition": "service_healthy"}
     assert "cap_add" not in nginx
     assert opa["image"] == OPA_IMAGE
@@ -281,4 +309,6 @@ def test_no_manifest_value_changes_the_nginx_structure(
     )
     compose = yaml.safe_load(render_compose(manifest))
     assert set(compose) == {"name", "services", "networks", "volumes"}
-    assert compose["services"][name]["environment"]["APP_VERSION"] == version
+    assert compose["services"][name]["environment"]["APP_VERSION"] == (
+        f"${{SWIFTDEPLOY_STABLE_VERSION:-{version}}}"
+    )
