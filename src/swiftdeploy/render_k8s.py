@@ -625,7 +625,11 @@ def kubernetes_objects(
 
 
 class _Dumper(yaml.SafeDumper):
-    """SafeDumper that writes multi-line strings (nginx.conf, Rego) as literal blocks."""
+    """SafeDumper that writes multi-line strings (nginx.conf, Rego) as literal blocks and
+    never anchors/aliases (shared dicts such as probes are written out in full)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
