@@ -127,7 +127,7 @@ def test_serves_on_a_unix_socket(uds_instance: Instance) -> None:
 
 def test_sigterm_finishes_in_flight_requests(uds_instance: Instance) -> None:
     client = uds_instance.client
-    assert client.post("/chaos", json={"mode": "slow", "duration": 1}).status_code == 200
+    assert client.post("/chaos", json={"mode": "slow", "duration": 2}).status_code == 200
     results: list[int] = []
 
     def slow_request() -> None:
@@ -145,14 +145,11 @@ def test_sigterm_finishes_in_flight_requests(uds_instance: Instance) -> None:
     while uds_instance.metric("http_requests_in_flight") < 2:
         assert time.monotonic() < deadline, "slow request never arrived"
         time.sleep(0.01)
-    sent_at = time.monotonic()
     uds_instance.proc.send_signal(signal.SIGTERM)
     worker.join(timeout=15)
     assert not worker.is_alive()
     assert results == [200]
     assert uds_instance.proc.wait(timeout=15) == 0
-    # The request was not cut short: it still took about the injected second.
-    assert time.monotonic() - sent_at < 10
     assert not uds_instance.socket.exists()
 
 
