@@ -91,7 +91,7 @@ def _skipped(name: str, title: str, reason: str) -> CheckResult:
 def check_service(manifest: Manifest) -> CheckResult:
     """The service can start: its image exists (compose) or its command is found (local)."""
     if manifest.runtime == "compose":
-        return check_image(manifest.services.image)
+        return check_images(manifest)
     command = manifest.local.command
     if command is None:
         if importlib.util.find_spec("swiftdeploy.demo") is None:
@@ -114,6 +114,22 @@ def check_image(image: str) -> CheckResult:
             )
         return CheckResult("image", False, f"Docker image '{image}' not found locally")
     return CheckResult("image", True, f"Docker image '{image}' exists locally")
+
+
+def check_images(manifest: Manifest) -> CheckResult:
+    """Every image the compose stack runs exists locally (the service's first)."""
+    from swiftdeploy.render import OPA_IMAGE
+
+    images = [manifest.services.image, manifest.nginx.image]
+    if manifest.policy.engine == "opa":
+        images.append(OPA_IMAGE)
+    for image in dict.fromkeys(images):
+        result = check_image(image)
+        if not result.passed:
+            return result
+    if len(images) == 1:
+        return result
+    return CheckResult("image", True, f"Docker images exist locally: {', '.join(images)}")
 
 
 def _executable(program: str) -> str | None:
@@ -144,9 +160,14 @@ def nginx_binary() -> str | None:
 
 
 def check_nginx(manifest: Manifest) -> CheckResult:
-    """`nginx -t` on the local-target rendering, so neither Docker nor DNS is needed."""
+    """`nginx -t` on the local-target rendering, so neither Docker nor DNS is needed.
+
+    With the compose runtime: on the compose rendering, inside the nginx image.
+    """
     from swiftdeploy.render import local_nginx_target, render_nginx
 
+    if manifest.runtime == "compose":
+        return check_nginx_in_image(manifest)
     nginx = nginx_binary()
     if nginx is None:
         return CheckResult("nginx", False, "nginx.conf could not be tested: nginx not found")
@@ -175,3 +196,44 @@ def check_nginx(manifest: Manifest) -> CheckResult:
             reason = lines[0] if lines else exc.message
             return CheckResult("nginx", False, f"nginx.conf is not valid: {reason}", details=lines)
     return CheckResult("nginx", True, "nginx.conf is syntactically valid")
+
+
+def check_nginx_in_image(manifest: Manifest) -> CheckResult:
+    """`nginx -t` in a throw-away container of the manifest's nginx image, no network.
+
+    The upstream service names resolve to 127.0.0.1 there (--add-host): nginx -t only
+    needs them to resolve, and the container can reach nothing.
+    """
+    from swiftdeploy.render import (
+        CONTAINER_TMP,
+        NGINX_CONF_DIR,
+        NGINX_LOG_DIR,
+        compose_nginx_target,
+        render_nginx,
+    )
+
+    svc = manifest.services
+    target = compose_nginx_target(manifest, canary_running=True, canary_weight=50)
+    with tempfile.TemporaryDirectory(prefix="swiftdeploy-nginx-t-") as tmp:
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(render_nginx(manifest, target), encoding="utf-8")
+        conf.chmod(0o644)
+        Path(tmp).chmod(0o755)
+        argv = [
+            "docker", "run", "--rm", "--network", "none", "--read-only",
+            "--tmpfs", CONTAINER_TMP, "--tmpfs", NGINX_LOG_DIR,
+            "--add-host", f"{svc.name}:127.0.0.1", "--add-host", f"{svc.name}-canary:127.0.0.1",
+            "-v", f"{tmp}:{NGINX_CONF_DIR}:ro",
+            manifest.nginx.image, "nginx", "-t", "-q", "-c", f"{NGINX_CONF_DIR}/nginx.conf",
+        ]  # fmt: skip
+        try:
+            _process.run(argv, timeout=60)
+        except CommandFailed as exc:
+            if exc.returncode is None:
+                return CheckResult("nginx", False, f"nginx.conf could not be tested: {exc.message}")
+            lines = [line for line in exc.stderr.strip().splitlines() if line.strip()]
+            reason = lines[0] if lines else exc.message
+            return CheckResult("nginx", False, f"nginx.conf is not valid: {reason}", details=lines)
+    return CheckResult(
+        "nginx", True, f"nginx.conf is syntactically valid (in {manifest.nginx.image})"
+    )
