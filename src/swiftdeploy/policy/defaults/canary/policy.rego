@@ -34,6 +34,13 @@ deny contains check.detail if {
 	not check.pass
 }
 
+# Counters that went down mid-window mean the canary restarted: the window no longer
+# describes one process, so it cannot vouch for a promotion. Measure again.
+deny contains "Canary counters reset during the window (the canary restarted): measure again" if {
+	_gated
+	input.counter_reset == true
+}
+
 _gated if _in("to") == "stable"
 
 _expected := {"target": true, "error_rate": true, "p99": true, "requests": true, "stable_comparison": true} if {

@@ -22,6 +22,12 @@ test_bad_canary_denied_with_reasons if {
 	} with input as {"to": "stable", "error_rate": 0.052, "p99_ms": 620, "request_count": 7, "window_s": 10}
 }
 
+test_counter_reset_mid_window_denied if {
+	canary.deny == {"Canary counters reset during the window (the canary restarted): measure again"} with input as object.union(healthy, {"counter_reset": true})
+	not canary.allow with input as object.union(healthy, {"counter_reset": true})
+	canary.allow with input as object.union(healthy, {"counter_reset": false})
+}
+
 test_promotion_to_canary_not_gated if {
 	canary.allow with input as {"to": "canary", "error_rate": 0.5}
 }
