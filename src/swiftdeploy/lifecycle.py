@@ -11,7 +11,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from swiftdeploy.errors import (
     HealthTimeout,
@@ -26,6 +26,9 @@ from swiftdeploy.project import Project
 from swiftdeploy.runtime import runtime_for
 from swiftdeploy.runtime.base import InstanceSpec, Runtime
 from swiftdeploy.state import DeploymentState, InstanceRecord
+
+if TYPE_CHECKING:
+    from swiftdeploy.policy.decision import Decision
 
 HEALTH_TIMEOUT_S = 60.0
 POLICY_WORDING = {
@@ -155,42 +158,51 @@ class Deployment:
         self.reporter.tag("OK", f"{record.id} is healthy (mode={health.mode})", style="green")
         return record
 
-    def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Any:
-        """Ask the policy engine and report its answer in the seeds' style.
+    def decide(self, domain: str, policy_input: dict[str, Any]) -> Decision:
+        """Ask the policy engine and return its decision, allowed or not.
 
-        Raises PolicyDenied / PolicyUnavailable: the engine decides, we only act.
+        Raises PolicyUnavailable when the engine cannot answer (fail closed), unless the
+        operator's override lets it through (then recorded as such).
         """
         from swiftdeploy.policy import engine_for, gate
+        from swiftdeploy.policy.gate import GateDenied
 
-        title, blocked = POLICY_WORDING.get(domain, (f"{domain} policy", "Action"))
-        self.reporter.step(f"Checking {title}")
-        self.reporter.info(describe_input(policy_input))
         on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
         try:
             engine = engine_for(self.manifest.policy, self.project.policies_dir)
-            decision = gate(
+            return gate(
                 engine,
                 domain,
                 policy_input,
                 on_unavailable=on_unavailable,
                 record=self.history.append,
             )
-        except PolicyDenied as exc:
-            for reason in exc.reasons:
-                self.reporter.tag("DENY", reason, style="red")
-            self.reporter.tag("BLOCKED", f"{blocked} denied by {title}", style="red bold")
-            exc.message = f"{blocked} denied by {title}"
-            raise
+        except GateDenied as exc:
+            return exc.decision
+
+    def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Decision:
+        """Ask the policy engine and report its answer in the seeds' style.
+
+        Raises PolicyDenied / PolicyUnavailable: the engine decides, we only act.
+        """
+        title, blocked = POLICY_WORDING.get(domain, (f"{domain} policy", "Action"))
+        self.reporter.step(f"Checking {title}")
+        self.reporter.info(describe_input(policy_input))
+        try:
+            decision = self.decide(domain, policy_input)
         except PolicyUnavailable as exc:
             self.reporter.tag("UNAVAILABLE", exc.message, style="red")
             self.reporter.tag("BLOCKED", f"{blocked} refused: the policy engine cannot answer")
             raise
-        if getattr(decision, "overridden", False):
-            self.reporter.tag(
-                "OVERRIDE",
-                "policy engine unavailable; allowed by explicit override",
-                style="yellow",
-            )
+        if not decision.allow:
+            for reason in decision.deny:
+                self.reporter.tag("DENY", reason, style="red")
+            message = f"{blocked} denied by {title}"
+            self.reporter.tag("BLOCKED", message, style="red bold")
+            raise PolicyDenied(message, reasons=decision.deny)
+        if decision.overridden:
+            override = "policy engine unavailable; allowed by explicit override"
+            self.reporter.tag("OVERRIDE", override, style="yellow")
         else:
             self.reporter.tag("PASS", title[0].upper() + title[1:], style="green")
         return decision

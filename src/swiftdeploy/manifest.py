@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from swiftdeploy.errors import ManifestError
 
@@ -119,9 +119,64 @@ class PolicySpec(_Section):
     opa_port: Port = 8181
 
 
+_DURATION_RE = re.compile(r"^([0-9]{1,6})(ms|s|m|h)$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: object) -> object:
+    """`30s`, `2m`, `500ms`, `1h` or a plain number of seconds → seconds (float)."""
+    if isinstance(value, bool):
+        return value  # let the type check refuse it
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and (match := _DURATION_RE.fullmatch(value)):
+        return int(match[1]) * _DURATION_UNITS[match[2]]
+    raise ValueError(f"not a duration such as 30s, 2m or 500ms (got {value!r})")
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    Field(gt=0, le=86400),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+                {"type": "string", "pattern": _DURATION_RE.pattern},
+            ],
+            "description": "seconds, or a duration such as 30s, 2m, 500ms",
+        }
+    ),
+]
+HEADER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
+
+
+def _increasing(steps: list[int] | None) -> list[int] | None:
+    if steps is not None and any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        raise ValueError(f"steps must increase (got {steps})")
+    return steps
+
+
 class CanarySpec(_Section):
     weight: Annotated[int, Field(ge=0, le=100)] = 100
     window_s: Annotated[int, Field(ge=1, le=86400)] = 30
+    # Progressive delivery (Argo Rollouts / Flagger style); absent steps = one-shot canary.
+    steps: Annotated[
+        list[Annotated[int, Field(ge=1, le=100)]] | None,
+        Field(min_length=1, max_length=20),
+        AfterValidator(_increasing),
+    ] = None
+    interval: Duration = 30.0
+    max_failed_checks: Annotated[int, Field(ge=1, le=100)] = 2
+    header_override: Annotated[str, Field(pattern=HEADER_PATTERN)] = "X-Canary"
+    progress_deadline: Duration = 600.0
+
+
+class NotifySpec(_Section):
+    webhook: Annotated[
+        list[Annotated[str, Field(pattern=r"^https?://[^\s\x00]{1,2000}$")]],
+        Field(max_length=10),
+    ] = []
 
 
 class ChaosSpec(_Section):
@@ -152,6 +207,7 @@ class Manifest(_Section):
     canary: CanarySpec = CanarySpec()
     chaos: ChaosSpec = ChaosSpec()
     local: LocalSpec = LocalSpec()
+    notify: NotifySpec = NotifySpec()
 
 
 def manifest_digest(path: Path) -> str:

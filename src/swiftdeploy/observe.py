@@ -52,8 +52,13 @@ def measure_tracks(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    evidence: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Scrape every track at the start and the end of the window; raise if one is unreadable."""
+    """Scrape every track at the start and the end of the window; raise if one is unreadable.
+
+    When `evidence` is given, the raw counters of both scrapes go into it, so a failed
+    analysis can keep what it was judged on.
+    """
     tracks = live_tracks(state)
     started = clock()
     before = {name: scrape_instance(runtime, inst) for name, inst in tracks.items()}
@@ -67,7 +72,22 @@ def measure_tracks(
     result: dict[str, dict[str, Any]] = {}
     for name in tracks:
         result[name] = figures(window(before[name], after[name], elapsed))
+        if evidence is not None:
+            evidence[name] = {"before": summary(before[name]), "after": summary(after[name])}
     return result
+
+
+def summary(scraped: Scrape) -> dict[str, Any]:
+    """A scrape's counters as plain JSON: requests by method/path/status and the buckets."""
+    return {
+        "requests": {" ".join(key): value for key, value in sorted(scraped.requests.items())},
+        "buckets": {
+            ("+Inf" if le == float("inf") else repr(le)): n
+            for le, n in sorted(scraped.buckets.items())
+        },
+        "uptime_s": scraped.uptime_s,
+        "chaos": scraped.chaos,
+    }
 
 
 def try_scrape(runtime: Runtime, instance: InstanceRecord) -> Scrape | str:

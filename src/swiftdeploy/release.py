@@ -36,17 +36,17 @@ def deploy(deployment: Deployment) -> Outcome:
             state.stable = record.id
             started.append(record.id)
         if manifest.services.mode == "canary" and state.canary is None:
-            record = _start_canary(deployment, state, manifest.services.version)
+            record = start_canary(deployment, state, manifest.services.version)
             started.append(record.id)
         runtime.route(state)
         stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
         state.pending = None
         runtime.save(state)
         deployment.history.append(
-            "deploy", {"mode": manifest.services.mode, "started": started, **_tracks(state)}
+            "deploy", {"mode": manifest.services.mode, "started": started, **tracks(state)}
         )
     summary = "stack is healthy" if started else "already running; nothing to change"
-    return Outcome("deploy", bool(started), summary, {"started": started, **_tracks(state)})
+    return Outcome("deploy", bool(started), summary, {"started": started, **tracks(state)})
 
 
 def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:
@@ -66,7 +66,7 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
         else:
             state.pending = "promote canary"
             runtime.save(state)
-            _start_canary(deployment, state, target_version)
+            start_canary(deployment, state, target_version)
             changed = True
         state.canary_weight = deployment.manifest.canary.weight
         runtime.route(state)
@@ -76,11 +76,11 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
         deployment.set_mode("canary")
         deployment.history.append(
             "promote",
-            {"from": current, "to": "canary", "version": target_version, **_tracks(state)},
+            {"from": current, "to": "canary", "version": target_version, **tracks(state)},
         )
     weight = state.canary_weight
     return Outcome(
-        "promote", changed, f"canary {target_version} receives {weight}% of traffic", _tracks(state)
+        "promote", changed, f"canary {target_version} receives {weight}% of traffic", tracks(state)
     )
 
 
@@ -107,46 +107,61 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
         if "stable" in figures:
             policy_input["stable"] = figures["stable"]
         deployment.ask_policy("canary", policy_input)
-        state.pending = "promote stable"
-        runtime.save(state)
-        spec = InstanceSpec("stable", "stable", canary.version, None)
-        record = deployment.start_and_wait(state, spec)
-        state.stable, state.canary, state.canary_weight = record.id, None, 0
+        make_canary_stable(deployment, state, canary)
+    return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
+
+
+def make_canary_stable(
+    deployment: Deployment, state: DeploymentState, canary: InstanceRecord
+) -> InstanceRecord:
+    """Start a stable instance of the canary's version, switch to it, drain the others."""
+    runtime = deployment.runtime
+    state.pending = "promote stable"
+    runtime.save(state)
+    spec = InstanceSpec("stable", "stable", canary.version, None)
+    record = deployment.start_and_wait(state, spec)
+    state.stable, state.canary, state.canary_weight = record.id, None, 0
+    runtime.route(state)
+    runtime.save(state)
+    stop_all_but(deployment, state, {record.id})
+    state.pending = None
+    runtime.save(state)
+    deployment.set_mode("stable")
+    deployment.history.append(
+        "promote", {"from": "canary", "to": "stable", "version": canary.version, **tracks(state)}
+    )
+    return record
+
+
+def back_to_stable(deployment: Deployment, state: DeploymentState) -> InstanceRecord | None:
+    """All traffic to stable, the canary drained and stopped; returns the stopped canary."""
+    runtime = deployment.runtime
+    stable = require_running(state)
+    canary = state.canary_instance()
+    if canary is not None:
+        state.canary, state.canary_weight = None, 0
         runtime.route(state)
         runtime.save(state)
-        stop_all_but(deployment, state, {record.id})
-        state.pending = None
+        stop_all_but(deployment, state, {stable.id})
         runtime.save(state)
-        deployment.set_mode("stable")
-        deployment.history.append(
-            "promote",
-            {"from": "canary", "to": "stable", "version": canary.version, **_tracks(state)},
-        )
-    return Outcome("promote", True, f"version {canary.version} is now stable", _tracks(state))
+    deployment.set_mode("stable")
+    return canary
 
 
 def rollback(deployment: Deployment) -> Outcome:
-    runtime = deployment.runtime
     with deployment.project.lock("rollback"):
         state = deployment.reconcile()
         stable = require_running(state)
-        canary = state.canary_instance()
-        if canary is not None:
-            state.canary, state.canary_weight = None, 0
-            runtime.route(state)
-            runtime.save(state)
-            stop_all_but(deployment, state, {stable.id})
-            runtime.save(state)
-        deployment.set_mode("stable")
+        canary = back_to_stable(deployment, state)
         deployment.history.append(
-            "rollback", {"stopped": canary.id if canary else None, **_tracks(state)}
+            "rollback", {"stopped": canary.id if canary else None, **tracks(state)}
         )
     if canary is None:
         return Outcome("rollback", False, "no canary was running; all traffic is on stable")
-    return Outcome("rollback", True, f"all traffic back on stable {stable.version}", _tracks(state))
+    return Outcome("rollback", True, f"all traffic back on stable {stable.version}", tracks(state))
 
 
-def _start_canary(deployment: Deployment, state: DeploymentState, version: str) -> InstanceRecord:
+def start_canary(deployment: Deployment, state: DeploymentState, version: str) -> InstanceRecord:
     spec = InstanceSpec("canary", "canary", version, deployment.chaos_token())
     record = deployment.start_and_wait(state, spec)
     state.canary = record.id
@@ -158,7 +173,7 @@ def _mode(state: DeploymentState) -> str:
     return "canary" if state.canary else "stable"
 
 
-def _tracks(state: DeploymentState) -> dict[str, Any]:
+def tracks(state: DeploymentState) -> dict[str, Any]:
     stable, canary = state.stable_instance(), state.canary_instance()
     return {
         "stable": stable.version if stable else None,

@@ -206,6 +206,9 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         proxy_timeout=manifest.nginx.proxy_timeout,
         service=manifest.services.name,
         contact=manifest.nginx.contact,
+        # nginx exposes request header X-Foo-Bar as $http_x_foo_bar.
+        override_header=manifest.canary.header_override,
+        override_var="http_" + manifest.canary.header_override.lower().replace("-", "_"),
         errors=_ERRORS,
     )
 

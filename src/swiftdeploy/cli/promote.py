@@ -10,9 +10,11 @@ from swiftdeploy.cli._common import (
     runtime_option,
 )
 
+CONTROLS = ("pause", "resume", "abort")
+
 
 @click.command("promote")
-@click.argument("target", type=click.Choice(["canary", "stable"]))
+@click.argument("target", type=click.Choice(["canary", "stable"]), required=False)
 @click.option("--version", "version", default=None, help="Version for a new canary.")
 @click.option(
     "--window",
@@ -21,23 +23,58 @@ from swiftdeploy.cli._common import (
     default=None,
     help="Seconds of canary traffic the gate judges (default: canary.window_s, 30).",
 )
+@click.option(
+    "--progressive",
+    is_flag=True,
+    help="Walk canary.steps with an analysis per step (the default when steps are set).",
+)
+@click.option("--pause", "control", flag_value="pause", help="Pause the running rollout.")
+@click.option("--resume", "control", flag_value="resume", help="Resume (or take over) a rollout.")
+@click.option("--abort", "control", flag_value="abort", help="Abort the rollout: back to stable.")
+@click.option(
+    "--set-weight",
+    type=click.IntRange(0, 100),
+    default=None,
+    help="Set the canary's share of traffic mid-rollout.",
+)
 @runtime_option
 @policy_unavailable_option
 @json_option
 @click.pass_context
 def command(
     ctx: click.Context,
-    target: str,
+    target: str | None,
     version: str | None,
     window_s: float | None,
+    progressive: bool,
+    control: str | None,
+    set_weight: int | None,
     runtime_name: str | None,
     policy_unavailable: str | None,
     as_json: bool,
 ) -> None:
-    """Start a canary beside stable, or make the canary stable once its metrics pass the policy."""
+    """Start a canary beside stable, or make the canary stable once its metrics pass the policy.
+
+    With canary.steps (or --progressive), `promote canary` walks the steps, analysing
+    each one, and promotes or rolls back by itself.
+    """
+    steering = control is not None or set_weight is not None
+    if steering == (target is not None):
+        raise click.UsageError("give either TARGET (canary|stable) or one rollout control flag")
+    deployment = open_deployment(ctx, runtime_name, policy_unavailable)
+    if steering:
+        from swiftdeploy.rollout import control as steer
+
+        action = control or "set-weight"
+        print_outcome(steer(deployment, action, set_weight), as_json=as_json)
+        return
+    if target == "canary" and (progressive or deployment.manifest.canary.steps):
+        from swiftdeploy.rollout import Runner
+
+        print_outcome(Runner(deployment).run(version=version), as_json=as_json)
+        return
     from swiftdeploy.release import promote_canary, promote_stable
 
-    deployment = open_deployment(ctx, runtime_name, policy_unavailable)
     if target == "canary":
         outcome = promote_canary(deployment, version=version)
     else:

@@ -1,0 +1,410 @@
+"""Progressive canary: weighted steps, an analysis per step, automatic rollback.
+
+Argo Rollouts / Flagger semantics on one host. At each step the canary receives that
+share of traffic for one interval; the canary policy then judges the window of both
+tracks and answers a verdict:
+
+    pass          → next step (after the last one, the canary becomes stable)
+    fail          → a failed check; at `max_failed_checks` the rollout rolls back
+    inconclusive  → too little traffic: hold at this step, never advance on no data;
+                    past `progress_deadline` without a verdict the rollout aborts
+
+The rollout's own state lives in `.swiftdeploy/rollout.json`, so it survives a
+restart of the CLI (`promote --resume` carries on), and `rollout.lock` keeps it to
+one rollout at a time. Other commands steer a running rollout by writing a control
+request (pause, resume, abort, set-weight) that the loop picks up within a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from swiftdeploy.errors import LockBusy, PolicyUnavailable, UsageError
+from swiftdeploy.files import atomic_write
+from swiftdeploy.lifecycle import Deployment, Outcome, require_running
+from swiftdeploy.metrics import MetricsUnavailable
+from swiftdeploy.notify import Notifier
+from swiftdeploy.release import back_to_stable, make_canary_stable, start_canary, tracks
+
+Phase = Literal["progressing", "paused", "inconclusive", "promoted", "rolled_back", "aborted"]
+FINISHED = frozenset({"promoted", "rolled_back", "aborted"})
+
+
+class Analysis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: int
+    weight: int
+    verdict: str
+    reasons: list[str] = Field(default_factory=list)
+    decision_id: str = ""
+    ts: str = ""
+
+
+class Rollout(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    steps: list[int]
+    step: int = 0
+    phase: Phase = "progressing"
+    failed_checks: int = 0
+    weight_override: int | None = None
+    step_started: float = 0.0  # wall clock, so the deadline survives a CLI restart
+    control: Literal["pause", "resume", "abort"] | None = None
+    set_weight: int | None = None
+    analyses: list[Analysis] = Field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINISHED
+
+    @property
+    def weight(self) -> int:
+        return self.weight_override if self.weight_override is not None else self.steps[self.step]
+
+    def describe(self) -> str:
+        last = self.analyses[-1].verdict if self.analyses else "none yet"
+        return (
+            f"step {self.step + 1}/{len(self.steps)} at {self.weight}% ({self.phase}); "
+            f"failed checks {self.failed_checks}; last analysis: {last}"
+        )
+
+
+class _ControlRequested(Exception):
+    """An operator's request arrived mid-window; the loop handles it before going on."""
+
+
+# -- persistence --------------------------------------------------------------------------------
+
+
+def load_rollout(deployment: Deployment) -> Rollout | None:
+    path = deployment.project.state_dir / "rollout.json"
+    if not path.exists():
+        return None
+    return Rollout.model_validate_json(path.read_text())
+
+
+def save_rollout(deployment: Deployment, rollout: Rollout) -> None:
+    deployment.project.ensure_state_dir()
+    path = deployment.project.state_dir / "rollout.json"
+    atomic_write(path, rollout.model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+@contextlib.contextmanager
+def _rollout_lock(deployment: Deployment) -> Iterator[None]:
+    """Held by the process walking the steps, for the whole rollout."""
+    deployment.project.ensure_state_dir()
+    fd = os.open(deployment.project.state_dir / "rollout.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockBusy(
+                "a rollout is already running for this deployment",
+                hint="steer it with 'swiftdeploy promote --pause|--resume|--abort|--set-weight N'",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rollout_running(deployment: Deployment) -> bool:
+    try:
+        with _rollout_lock(deployment):
+            return False
+    except LockBusy:
+        return True
+
+
+# -- the loop -----------------------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.deployment = deployment
+        self.spec = deployment.manifest.canary
+        self.clock = clock
+        self.sleep = sleep
+        self.notifier = Notifier(
+            deployment.manifest.notify.webhook,
+            name=deployment.manifest.services.name,
+            record=deployment.history.append,
+        )
+
+    def run(self, *, version: str | None) -> Outcome:
+        with _rollout_lock(self.deployment):
+            try:
+                rollout = load_rollout(self.deployment)
+                if rollout is None or rollout.finished:
+                    rollout = self._begin(version)
+                else:
+                    self.deployment.reporter.step(f"Resuming the rollout: {rollout.describe()}")
+                while not rollout.finished:
+                    rollout = self._tick(rollout)
+            finally:
+                self.notifier.close()
+        summary = {
+            "promoted": f"version {rollout.version} is now stable",
+            "rolled_back": f"rolled back: version {rollout.version} failed its analysis",
+            "aborted": f"aborted: version {rollout.version} was not promoted",
+        }[rollout.phase]
+        return Outcome("rollout", True, summary, rollout.model_dump(exclude={"control"}))
+
+    def _begin(self, version: str | None) -> Rollout:
+        deployment = self.deployment
+        steps = self.spec.steps or [deployment.manifest.canary.weight]
+        with deployment.project.lock("promote canary --progressive"):
+            state = deployment.reconcile()
+            require_running(state)
+            target_version = version or deployment.manifest.services.version
+            current = "canary" if state.canary else "stable"
+            deployment.ask_policy(
+                "canary",
+                {"action": "promote", "from": current, "to": "canary", "version": target_version},
+            )
+            canary = state.canary_instance()
+            if canary is None or canary.version != target_version:
+                state.pending = "promote canary"
+                deployment.runtime.save(state)
+                start_canary(deployment, state, target_version)
+            state.canary_weight = steps[0]
+            deployment.runtime.route(state)
+            state.pending = None
+            deployment.runtime.save(state)
+            deployment.set_mode("canary")
+            rollout = Rollout(version=target_version, steps=steps, step_started=self.clock())
+            save_rollout(deployment, rollout)
+        self._phase(rollout, "progressing", f"canary {target_version} at {steps[0]}% of traffic")
+        return rollout
+
+    def _tick(self, rollout: Rollout) -> Rollout:
+        rollout = self._apply_controls(rollout)
+        if rollout.finished:
+            return rollout
+        if rollout.phase == "paused":
+            self.sleep(0.5)
+            return rollout
+        self.deployment.reporter.step(
+            f"Step {rollout.step + 1}/{len(rollout.steps)}: canary at {rollout.weight}%, "
+            f"analysing {self.spec.interval:g}s"
+        )
+        try:
+            verdict, reasons, decision_id, evidence = self._analyse(rollout)
+        except _ControlRequested:
+            return load_rollout(self.deployment) or rollout
+        rollout.analyses.append(
+            Analysis(
+                step=rollout.step,
+                weight=rollout.weight,
+                verdict=verdict,
+                reasons=reasons,
+                decision_id=decision_id,
+                ts=_now(),
+            )
+        )
+        self.deployment.history.append(
+            "rollout_analysis",
+            {
+                "version": rollout.version,
+                "step": rollout.step,
+                "weight": rollout.weight,
+                "verdict": verdict,
+                "reasons": reasons,
+                "decision_id": decision_id,
+                **({"evidence": evidence} if verdict != "pass" else {}),
+            },
+        )
+        label = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}[verdict]
+        style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict]
+        self.deployment.reporter.tag(label, "; ".join(reasons) or "analysis passed", style=style)
+        return self._advance(rollout, verdict, reasons)
+
+    def _analyse(self, rollout: Rollout) -> tuple[str, list[str], str, dict[str, Any]]:
+        from swiftdeploy.observe import measure_tracks
+
+        deployment = self.deployment
+        state = deployment.runtime.load()
+        canary = state.canary_instance()
+        if canary is None:
+            return "fail", ["the canary is no longer running"], "", {}
+        evidence: dict[str, Any] = {}
+        try:
+            figures = measure_tracks(
+                deployment.runtime,
+                state,
+                self.spec.interval,
+                progress=lambda _elapsed, _total: self._check_controls(),
+                sleep=self.sleep,
+                evidence=evidence,
+            )
+        except MetricsUnavailable as exc:
+            return "fail", [f"metrics unavailable: {exc.message}"], "", evidence
+        policy_input: dict[str, Any] = {
+            "action": "promote",
+            "from": "canary",
+            "to": "stable",
+            "phase": "analysis",
+            "step": rollout.step,
+            "weight": rollout.weight,
+            "version": rollout.version,
+            **figures.get("canary", {}),
+        }
+        if "stable" in figures:
+            policy_input["stable"] = figures["stable"]
+        evidence["figures"] = figures
+        try:
+            decision = deployment.decide("canary", policy_input)
+        except PolicyUnavailable as exc:
+            return "fail", [exc.message], "", evidence
+        return decision.verdict, list(decision.deny), decision.decision_id, evidence
+
+    def _advance(self, rollout: Rollout, verdict: str, reasons: list[str]) -> Rollout:
+        if verdict == "pass":
+            if rollout.step + 1 >= len(rollout.steps):
+                return self._finish(rollout, "promoted", "all steps passed")
+            rollout.step += 1
+            rollout.weight_override = None
+            rollout.step_started = self.clock()
+            rollout.phase = "progressing"
+            self._route(rollout)
+            self._phase(rollout, "progressing", f"canary at {rollout.weight}% of traffic")
+            return rollout
+        if verdict == "fail":
+            rollout.failed_checks += 1
+            save_rollout(self.deployment, rollout)
+            if rollout.failed_checks >= self.spec.max_failed_checks:
+                limit = self.spec.max_failed_checks
+                why = f"{rollout.failed_checks} failed checks (limit {limit}): " + "; ".join(
+                    reasons
+                )
+                return self._finish(rollout, "rolled_back", why)
+            return rollout
+        waited = self.clock() - rollout.step_started
+        if waited > self.spec.progress_deadline:
+            deadline = self.spec.progress_deadline
+            why = f"no conclusive analysis within the {deadline:g}s progress deadline"
+            return self._finish(rollout, "aborted", why)
+        if rollout.phase != "inconclusive":
+            self._phase(rollout, "inconclusive", "; ".join(reasons) or "not enough traffic")
+        save_rollout(self.deployment, rollout)
+        return rollout
+
+    def _finish(self, rollout: Rollout, phase: Phase, message: str) -> Rollout:
+        deployment = self.deployment
+        with deployment.project.lock(f"rollout {phase}"):
+            state = deployment.reconcile()
+            canary = state.canary_instance()
+            if phase == "promoted" and canary is not None:
+                make_canary_stable(deployment, state, canary)
+            else:
+                back_to_stable(deployment, state)
+                deployment.history.append(
+                    "rollback",
+                    {"reason": message, "stopped": canary.id if canary else None, **tracks(state)},
+                )
+            rollout.control = None
+            self._phase(
+                rollout, phase, message, kind="normal" if phase == "promoted" else "warning"
+            )
+        return rollout
+
+    # -- operator controls --------------------------------------------------------------------
+
+    def _check_controls(self) -> None:
+        latest = load_rollout(self.deployment)
+        if latest is not None and (latest.control or latest.set_weight is not None):
+            raise _ControlRequested
+
+    def _apply_controls(self, rollout: Rollout) -> Rollout:
+        latest = load_rollout(self.deployment) or rollout
+        if latest.set_weight is not None:
+            latest.weight_override, latest.set_weight = latest.set_weight, None
+            self._route(latest)
+            self._phase(latest, latest.phase, f"weight set to {latest.weight}% by the operator")
+        if latest.control == "abort":
+            return self._finish(latest, "aborted", "aborted by the operator")
+        if latest.control == "pause":
+            latest.control = None
+            self._phase(latest, "paused", "paused by the operator")
+        elif latest.control == "resume":
+            latest.control = None
+            latest.step_started = self.clock()
+            self._phase(latest, "progressing", "resumed by the operator")
+        return latest
+
+    def _route(self, rollout: Rollout) -> None:
+        deployment = self.deployment
+        with deployment.project.lock("rollout set weight"):
+            state = deployment.runtime.load()
+            state.canary_weight = rollout.weight
+            deployment.runtime.route(state)
+            deployment.runtime.save(state)
+            save_rollout(deployment, rollout)
+
+    def _phase(self, rollout: Rollout, phase: Phase, message: str, *, kind: str = "normal") -> None:
+        rollout.phase = phase
+        save_rollout(self.deployment, rollout)
+        self.deployment.history.append(
+            "rollout",
+            {
+                "phase": phase,
+                "message": message,
+                "version": rollout.version,
+                "step": rollout.step,
+                "weight": rollout.weight,
+                "steps": rollout.steps,
+            },
+        )
+        self.deployment.reporter.info(f"rollout {phase}: {message}")
+        self.notifier.send(phase, message, kind=kind)
+
+
+def control(deployment: Deployment, action: str, weight: int | None = None) -> Outcome:
+    """pause / abort / set-weight a rollout; a running loop picks the request up."""
+    with deployment.project.lock(f"promote --{action}"):
+        rollout = load_rollout(deployment)
+        if rollout is None or rollout.finished:
+            raise UsageError("no rollout is in progress")
+        if action == "set-weight":
+            rollout.set_weight = weight
+        elif action in ("pause", "resume", "abort"):
+            rollout.control = action  # type: ignore[assignment]
+        save_rollout(deployment, rollout)
+        running = _rollout_running(deployment)
+    if not running and action == "resume":
+        return Runner(deployment).run(version=None)
+    if not running:
+        # Nobody walks the steps right now: carry the request out here and stop.
+        runner = Runner(deployment)
+        try:
+            with _rollout_lock(deployment):
+                rollout = runner._apply_controls(rollout)
+        finally:
+            runner.notifier.close()
+    verb = {
+        "pause": "pause",
+        "resume": "resume",
+        "abort": "abort",
+        "set-weight": f"weight {weight}%",
+    }
+    where = "the running rollout picks it up" if running else rollout.describe()
+    return Outcome("rollout", True, f"{verb[action]} requested: {where}", {"phase": rollout.phase})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
