@@ -55,6 +55,8 @@ NGINX_UID = 101  # the `nginx` user of the official image
 OPA_UID = 1000
 OPA_PORT = 8181
 STABLE_REPLICAS = 2
+PRIVILEGED_PORTS_BELOW = 1024
+UNPRIVILEGED_NGINX_PORT = 8080
 GENERATED_NOTE = (
     "generated from manifest.yaml — do not edit (run `swiftdeploy render --target kubernetes`)"
 )
@@ -302,6 +304,14 @@ def weighted_slots(stable: str, canary: str, weight: int) -> tuple[str, ...]:
     return tuple([canary] * to_canary + [stable] * (total - to_canary))
 
 
+def nginx_container_port(manifest: Manifest) -> int:
+    """The port nginx listens on in its pod: a privileged nginx.port would need
+    NET_BIND_SERVICE, which a non-root container does not get on most runtimes, so
+    such ports are served by the Service and mapped to an unprivileged one."""
+    port = manifest.nginx.port
+    return port if port >= PRIVILEGED_PORTS_BELOW else UNPRIVILEGED_NGINX_PORT
+
+
 def nginx_conf(manifest: Manifest, names: Names, namespace: str, *, digest: str) -> str:
     """The ConfigMap's nginx.conf: render_nginx with upstreams at the Services' DNS names."""
     port = manifest.services.port
@@ -311,6 +321,7 @@ def nginx_conf(manifest: Manifest, names: Names, namespace: str, *, digest: str)
     target = replace(
         compose_nginx_target(manifest),
         name="kubernetes",
+        listen=str(nginx_container_port(manifest)),
         stable=stable,
         canary=canary,
         slots=weighted_slots(stable, canary, weight),
@@ -348,7 +359,9 @@ def _nginx_objects(
         "name": "nginx",
         "image": nginx.image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": nginx.port, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": nginx_container_port(manifest), "protocol": "TCP"}
+        ],
         "readinessProbe": {**probe, "periodSeconds": 5},
         "livenessProbe": {**probe, "periodSeconds": 10, "initialDelaySeconds": 5},
         "resources": _resources("50m", "128Mi", "500m"),
@@ -367,9 +380,7 @@ def _nginx_objects(
         # A changed nginx.conf changes the pod template, so the Deployment rolls.
         annotations={"swiftdeploy.io/config-sha256": hashlib.sha256(conf.encode()).hexdigest()},
     )
-    if nginx.port < 1024:
-        security = deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]
-        security["capabilities"]["add"] = ["NET_BIND_SERVICE"]
+    # The Service answers on nginx.port whatever port the container listens on.
     service = _service(names, namespace, names.nginx, labels, selector, nginx.port)
     return [config_map, deployment, service]
 
@@ -494,7 +505,9 @@ def _network_policies(
                 {
                     "podSelector": {"matchLabels": _selector(names, "nginx", "proxy")},
                     "policyTypes": ["Ingress"],
-                    "ingress": [{"ports": [{"port": manifest.nginx.port, "protocol": "TCP"}]}],
+                    "ingress": [
+                        {"ports": [{"port": nginx_container_port(manifest), "protocol": "TCP"}]}
+                    ],
                 },
             ),
             _network_policy(

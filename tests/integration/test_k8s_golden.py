@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from swiftdeploy.manifest import load_manifest
-from swiftdeploy.policy.sources import defaults_dir
 from swiftdeploy.render_k8s import (
     HARDENING_DOMAIN,
     check_hardening,
@@ -35,12 +34,14 @@ pytestmark = pytest.mark.integration
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "manifest.yaml").is_file())
 FOLDERS = {"nginx": "k8s", "gateway": "k8s-gateway"}
+# Fixed stand-in policies for OPA's ConfigMap (not the shipped ones, which change on their own).
+GOLDEN_POLICIES = GOLDEN / "k8s-policies"
 REGEN = os.environ.get("SWIFTDEPLOY_REGEN_GOLDEN") == "1"
 
 
 def renderings(case: str, traffic: str) -> dict[str, str]:
     path = GOLDEN / case / "manifest.yaml"
-    policies, policy_digest = policy_files_for(defaults_dir())
+    policies, policy_digest = policy_files_for(GOLDEN_POLICIES)
     return render_kubernetes(
         load_manifest(path),
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -195,14 +195,19 @@ def test_weighted_slots_are_exact(weight: int) -> None:
     assert slots.count("c") * 100 == weight * len(slots)
 
 
-def test_nginx_port_below_1024_gets_net_bind_service_only() -> None:
-    nginx = pod_spec(by_name(objects("canary"), "Deployment", "api-nginx"))["containers"][0]
-    assert nginx["securityContext"]["capabilities"] == {
-        "drop": ["ALL"],
-        "add": ["NET_BIND_SERVICE"],
-    }
-    seed_nginx = pod_spec(by_name(objects("seed"), "Deployment", "app-nginx"))["containers"][0]
-    assert "add" not in seed_nginx["securityContext"]["capabilities"]
+def test_privileged_nginx_port_is_mapped_by_the_service() -> None:
+    rendered = objects("canary")  # nginx.port 80
+    nginx = pod_spec(by_name(rendered, "Deployment", "api-nginx"))["containers"][0]
+    assert nginx["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert nginx["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    [port] = by_name(rendered, "Service", "api-nginx")["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (80, "http")
+    conf = by_name(rendered, "ConfigMap", "api-nginx")["data"]["nginx.conf"]
+    assert "listen 8080;" in conf
+    [rule] = by_name(rendered, "NetworkPolicy", "api-nginx")["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    seed = objects("seed")  # nginx.port 8080 as is
+    assert by_name(seed, "Service", "app-nginx")["spec"]["ports"][0]["port"] == 8080
 
 
 def test_gateway_traffic_replaces_nginx_with_a_weighted_httproute() -> None:
