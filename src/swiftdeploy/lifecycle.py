@@ -123,16 +123,23 @@ class Deployment:
 
     def reconcile(self) -> DeploymentState:
         """Load the state and finish or undo whatever a killed command left behind."""
+        from swiftdeploy.state import load_state
+
+        recorded = load_state(self.project.state_file)
         state = self.runtime.load()
         orphans = [iid for iid in state.instances if iid not in (state.stable, state.canary)]
         for instance_id in orphans:
             self.reporter.info(f"reconcile: stopping {instance_id}, left by an interrupted command")
             self.runtime.stop_instance(state, instance_id)
+        interrupted = state.pending
         if state.pending:
             self.reporter.info(f"reconcile: the interrupted '{state.pending}' was rolled back")
             self.history.append("reconcile", {"interrupted": state.pending, "stopped": orphans})
             state.pending = None
-        if state.stable and state.nginx is None:
+        # Traffic may still point at an instance that died or that an interrupted command
+        # started (and that was just stopped): route again to what is left.
+        lost = (recorded.stable, recorded.canary) != (state.stable, state.canary)
+        if state.stable and (state.nginx is None or orphans or interrupted or lost):
             self.runtime.route(state)
         self.runtime.save(state)
         return state

@@ -165,9 +165,11 @@ class LocalRuntime:
         links["canary.sock"] = sockets[canary.id] if canary else sockets[stable.id]
         for index, target in enumerate(slot_targets(state)):
             links[f"slot-{index:02d}.sock"] = sockets[target or stable.id]
+        # A new nginx config is tested (and loaded) first: if it is invalid, the command
+        # fails with the running config and the current routing untouched.
+        self._ensure_nginx(state)
         for name, target_path in links.items():
             _point_symlink(self.run_dir / name, target_path)
-        self._ensure_nginx(state)
 
     def nginx_config(self) -> str:
         slots = [f"unix:{self.run_dir / f'slot-{index:02d}.sock'}" for index in range(SLOTS)]
