@@ -1,0 +1,254 @@
+"""The faults table, each outcome through the real CLI on the local runtime.
+
+- policy engine down / slow past timeout / HTTP 500 / malformed JSON / no `allow`:
+  deploy and promote refused, exit 3, the reason printed and recorded;
+  with `--policy-unavailable=allow`: let through, a warning, a `policy_override` event.
+- canary /metrics garbage, HTTP 500, hanging, counters reset mid-window, process gone:
+  `promote stable` refused with the reason; stable keeps serving.
+- the next nginx config is invalid: the command fails, the running nginx keeps its config
+  and routing and serves; the next command reconciles.
+- disk full while writing history: tests/unit/test_history.py (write failure, chain intact).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lifecycle_helpers import LocalProject, make_project
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).parent
+FAKE_SERVICE = HERE / "fake_service.py"
+ALLOW = json.dumps({"result": {"allow": True, "deny": [], "checks": {}}}).encode()
+
+
+class FakeOpa(http.server.BaseHTTPRequestHandler):
+    mode = "ok"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body, status = {
+            "slow": (ALLOW, 200),
+            "500": (b'{"code": "internal_error"}', 500),
+            "malformed": (b'{"result": {"allow": tr', 200),
+            "no_allow": (b'{"result": {"deny": []}}', 200),
+        }.get(type(self).mode, (ALLOW, 200))
+        if type(self).mode == "slow":
+            time.sleep(1.5)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_opa() -> Iterator[tuple[str, type[FakeOpa]]]:
+    handler = type("Handler", (FakeOpa,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+OPA_SECTION = "policy:\n  engine: opa\n  timeout_s: 0.5\n"
+FAULTS = [
+    ("down", "cannot reach OPA"),
+    ("slow", "did not answer within 0.5s"),
+    ("500", "OPA answered HTTP 500"),
+    ("malformed", "malformed JSON"),
+    ("no_allow", "no boolean allow"),
+]
+
+
+@pytest.fixture
+def opa_project(
+    tmp_path: Path, port: int, nginx_bin: str, fake_opa: tuple[str, type[FakeOpa]]
+) -> Iterator[tuple[LocalProject, type[FakeOpa], str]]:
+    url, handler = fake_opa
+    project = make_project(
+        tmp_path, port, nginx_bin, extra=OPA_SECTION, env={"SWIFTDEPLOY_OPA_URL": url}
+    )
+    try:
+        yield project, handler, url
+    finally:
+        project.teardown_and_check()
+
+
+def _point(project: LocalProject, handler: type[FakeOpa], url: str, mode: str) -> None:
+    handler.mode = mode
+    # "down": nothing listens on that port (the fake keeps serving for the other modes).
+    project.env["SWIFTDEPLOY_OPA_URL"] = "http://127.0.0.1:9" if mode == "down" else url
+
+
+def _refused(project: LocalProject, *args: str, why: str) -> None:
+    result = project.run(*args)
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    assert why in out, out
+    assert "Traceback" not in out
+    assert "[BLOCKED]" in result.stdout
+    last = [e for e in project.history() if e["type"].startswith("policy_")][-1]
+    assert last["type"] == "policy_unavailable"
+    assert why in str(last["reason"])
+
+
+@pytest.mark.parametrize(("mode", "why"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_policy_engine_fault_refuses_deploy(
+    opa_project: tuple[LocalProject, type[FakeOpa], str], mode: str, why: str
+) -> None:
+    project, handler, url = opa_project
+    _point(project, handler, url, mode)
+    _refused(project, "deploy", why=why)
+    assert project.state_pids() == set()
+    assert project.stray_pids() == set()
+
+
+def test_policy_engine_faults_refuse_promote_unless_overridden(
+    opa_project: tuple[LocalProject, type[FakeOpa], str],
+) -> None:
+    project, handler, url = opa_project
+    project.ok("deploy")
+    for mode, why in FAULTS:
+        _point(project, handler, url, mode)
+        _refused(project, "promote", "canary", why=why)
+    assert project.state()["canary"] is None
+
+    _point(project, handler, url, "500")
+    out = project.ok("promote", "canary", "--policy-unavailable=allow")
+    assert "[OVERRIDE]" in out
+    assert project.state()["canary"] is not None
+    override = [e for e in project.history() if e["type"] == "policy_override"]
+    assert override
+    assert override[-1]["on_unavailable"] == "allow"
+    assert "HTTP 500" in str(override[-1]["reason"])
+
+    for mode, why in FAULTS:
+        _point(project, handler, url, mode)
+        _refused(project, "promote", "stable", "--window", "0", why=why)
+    assert project.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
+    project.ok("audit", "--verify")
+
+
+# --- the canary's /metrics ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_service_project(
+    tmp_path: Path, port: int, nginx_bin: str
+) -> Iterator[tuple[LocalProject, Path]]:
+    control = tmp_path / "control"
+    control.mkdir()
+    command = json.dumps([sys.executable, str(FAKE_SERVICE), "{socket}"])
+    project = make_project(
+        tmp_path,
+        port,
+        nginx_bin,
+        extra=f"local:\n  command: {command}\n",
+        env={"FAKE_CONTROL_DIR": str(control)},
+    )
+    try:
+        yield project, control
+    finally:
+        project.teardown_and_check()
+
+
+METRIC_FAULTS = [
+    ("garbage", "not Prometheus text"),
+    ("500", "HTTP 500"),
+    ("hang", "timed out scraping"),
+    ("reset", "counter"),
+]
+
+
+def test_metrics_faults_refuse_promote_stable_with_the_reason(
+    fake_service_project: tuple[LocalProject, Path],
+) -> None:
+    project, control = fake_service_project
+    project.ok("deploy")
+    project.ok("promote", "canary")
+    for word, why in METRIC_FAULTS:
+        (control / "canary").write_text(word)
+        result = project.run("promote", "stable", "--window", "1")
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, f"{word}: {out}"
+        assert why in out, f"{word}: {out}"
+        assert "Traceback" not in out
+        assert project.state()["canary"] is not None, word
+    (control / "canary").write_text("ok")
+
+    canary = project.state()["canary"]
+    instances = project.state()["instances"]
+    assert isinstance(instances, dict)
+    os.kill(int(instances[canary]["pid"]), signal.SIGKILL)
+    result = project.run("promote", "stable", "--window", "1")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "no canary is running" in out
+    assert "Traceback" not in out
+    assert project.get("/").status_code == 200  # stable still serves
+
+
+# --- nginx ----------------------------------------------------------------------------------
+
+
+def test_invalid_next_nginx_config_keeps_the_running_one(
+    tmp_path: Path, port: int, nginx_bin: str
+) -> None:
+    # A wrapper nginx whose `-t` fails once a flag file exists: the next rendering is "invalid".
+    flag = tmp_path / "reject"
+    wrapper = tmp_path / "nginx-wrapper"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do [ "$a" = "-t" ] && [ -e {flag} ] && '
+        'echo "nginx: [emerg] invalid config (test)" >&2 && exit 1; done\n'
+        f'exec {nginx_bin} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    project = make_project(tmp_path, port, str(wrapper))
+    try:
+        project.ok("deploy")
+        nginx = project.state()["nginx"]
+        assert isinstance(nginx, dict)
+        conf = Path(str(nginx["config"]))
+        before = conf.read_text()
+        flag.touch()
+        manifest = project.manifest.read_text().replace("proxy_timeout: 30", "proxy_timeout: 31")
+        project.manifest.write_text(manifest)
+        result = project.run("promote", "canary")
+        out = result.stdout + result.stderr
+        assert result.returncode == 1, out
+        assert "invalid config (test)" in out
+        assert "Traceback" not in out
+        assert conf.read_text() == before
+        assert project.state()["nginx"] == nginx
+        for _ in range(5):
+            assert project.get("/").status_code == 200
+        flag.unlink()
+        project.ok("rollback")  # reconciles what the failed command left
+        answer = project.get("/")
+        assert answer.status_code == 200, (answer.status_code, answer.text)
+        assert answer.headers["X-Mode"] == "stable"
+    finally:
+        project.teardown_and_check()

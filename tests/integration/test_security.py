@@ -1,0 +1,141 @@
+"""Security properties through the real lifecycle on the local runtime.
+
+/chaos needs the generated token (401 without, 403 on stable); OPA is never reachable
+through nginx; state and token files are 0600 in a 0700 folder; a tampered history is
+caught by `audit --verify` from the CLI (History.verify itself: tests/unit/test_history.py).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from lifecycle_helpers import LocalProject, make_project
+
+from swiftdeploy.history import History
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def local(tmp_path: Path, port: int, nginx_bin: str, opa_bin: str) -> Iterator[LocalProject]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        opa_port = sock.getsockname()[1]
+    extra = f"policy:\n  engine: opa\n  opa_port: {opa_port}\n"
+    project = make_project(tmp_path, port, nginx_bin, extra=extra, env={"SWIFTDEPLOY_OPA": opa_bin})
+    project.opa_port = opa_port  # type: ignore[attr-defined]
+    try:
+        yield project
+    finally:
+        project.teardown_and_check()
+
+
+def _instance_client(project: LocalProject, track: str) -> httpx.Client:
+    state = project.state()
+    instances = state["instances"]
+    assert isinstance(instances, dict)
+    address = instances[str(state[track])]["address"]
+    transport = httpx.HTTPTransport(uds=address.removeprefix("unix:"))
+    return httpx.Client(transport=transport, base_url="http://instance", timeout=5)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_chaos_token_opa_isolation_and_file_modes(local: LocalProject) -> None:
+    local.ok("deploy")
+    local.ok("promote", "canary")
+    state_dir = local.root / ".swiftdeploy"
+    token = (state_dir / "chaos.token").read_text().strip()
+    assert len(token) >= 24
+    body = {"mode": "error", "rate": 1.0}
+    with _instance_client(local, "canary") as canary:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+            refused = canary.post("/chaos", json=body, headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json()["error"] == "unauthorized"
+        accepted = canary.post(
+            "/chaos", json={"mode": "recover"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert accepted.status_code == 200
+    with _instance_client(local, "stable") as stable:
+        forbidden = stable.post("/chaos", json=body, headers={"Authorization": f"Bearer {token}"})
+        assert forbidden.status_code == 403
+        assert forbidden.json()["error"]
+    through_nginx = local.get("/chaos")  # GET is state, not a toggle; POST needs the token
+    assert through_nginx.status_code < 500
+    posted = httpx.post(f"http://127.0.0.1:{local.port}/chaos", json=body, timeout=10)
+    assert posted.status_code in (401, 403, 404, 405)
+
+    # OPA answers on its own loopback port, never through nginx.
+    opa = f"http://127.0.0.1:{local.opa_port}"  # type: ignore[attr-defined]
+    assert httpx.post(f"{opa}/v1/data/infra", json={"input": {}}, timeout=5).status_code == 200
+    for method in ("GET", "POST"):
+        answer = httpx.request(
+            method, f"http://127.0.0.1:{local.port}/v1/data/infra", json={"input": {}}, timeout=10
+        )
+        assert answer.status_code in (404, 405), (method, answer.status_code)
+        assert answer.headers["content-type"].startswith("application/json")
+        assert "result" not in answer.json()
+        assert answer.headers.get("X-Mode") in ("stable", "canary")  # the app answered
+
+    assert _mode(state_dir) == 0o700
+    assert _mode(state_dir / "state.json") == 0o600
+    assert _mode(state_dir / "chaos.token") == 0o600
+    assert _mode(state_dir / "logs") == 0o700
+
+
+def _history(tmp_path: Path) -> Path:
+    (tmp_path / "manifest.yaml").write_text(
+        json.dumps(
+            {
+                "services": {
+                    "image": "a:1", "port": 3000, "mode": "stable", "version": "1.0.0",
+                },
+                "nginx": {"image": "nginx:latest", "port": 8080, "proxy_timeout": 30},
+                "network": {"name": "n", "driver_type": "bridge"},
+            }
+        )
+    )  # fmt: skip
+    history = History(tmp_path / "history.jsonl")
+    for index in range(6):
+        history.append("deploy", {"n": index})
+    return history.path
+
+
+def _edit(lines: list[str]) -> list[str]:
+    event = json.loads(lines[2])
+    event["payload"] = {"n": 99}
+    return [*lines[:2], json.dumps(event), *lines[3:]]
+
+
+TAMPER = {
+    "edit": _edit,
+    "delete": lambda lines: lines[:2] + lines[3:],
+    "reorder": lambda lines: [lines[0], lines[2], lines[1], *lines[3:]],
+    "truncate": lambda lines: lines[:-2],
+    "cut-last-line": lambda lines: [*lines[:-1], lines[-1][: len(lines[-1]) // 2]],
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPER))
+def test_tampered_history_fails_audit_verify_from_the_cli(tmp_path: Path, how: str) -> None:
+    from lifecycle_helpers import LocalProject
+
+    path = _history(tmp_path)
+    project = LocalProject(tmp_path, 0, {**__import__("os").environ, "NO_COLOR": "1"})
+    assert project.run("audit", "--verify").returncode == 0
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(TAMPER[how](lines)) + "\n")
+    result = project.run("audit", "--verify")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "does not verify" in out or "history" in out.lower(), out
+    assert "Traceback" not in out
