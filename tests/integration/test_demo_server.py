@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -183,3 +184,20 @@ def test_bad_configuration_exits_2() -> None:
     )
     assert proc.returncode == 2
     assert "MODE" in proc.stderr
+
+
+def test_granian_worker_dies_with_a_killed_main_process(tmp_path: Path) -> None:
+    sock = tmp_path / "killed.sock"
+    instance = start({"APP_SOCKET": str(sock)}, httpx.HTTPTransport(uds=str(sock)), "granian", sock)
+    try:
+        workers = psutil.Process(instance.proc.pid).children()
+        assert len(workers) == 1
+        instance.proc.kill()
+        instance.proc.wait(timeout=10)
+        # The orphaned worker is told (SIGTERM via PR_SET_PDEATHSIG) and drains, then exits.
+        _gone, alive = psutil.wait_procs(workers, timeout=15)
+        for orphan in alive:  # never leave a stray server behind, even when failing
+            orphan.kill()
+        assert not alive
+    finally:
+        instance.stop()

@@ -11,10 +11,11 @@ import os
 import signal
 import socket
 import stat
+import sys
 from pathlib import Path
 from typing import Literal
 
-from swiftdeploy.demo.app import Settings
+from swiftdeploy.demo.app import DemoApp, Settings, create_app
 from swiftdeploy.errors import UsageError
 
 ServerName = Literal["granian", "uvicorn"]
@@ -77,7 +78,7 @@ def _serve_granian(settings: Settings) -> None:
     # granian imports the factory in a worker process, which reads the environment.
     os.environ.update(settings_env(settings))
     Granian(
-        target="swiftdeploy.demo.app:create_app",
+        target="swiftdeploy.demo.server:worker_app",
         factory=True,
         interface=Interfaces.ASGI,
         address=settings.host,
@@ -94,6 +95,34 @@ def _serve_granian(settings: Settings) -> None:
     ).serve()
 
 
+def worker_app() -> DemoApp:
+    """granian's factory, run in its worker process."""
+    _die_with_parent()
+    return create_app()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when granian's main process dies.
+
+    Supervisors signal (and, after their drain timeout, SIGKILL) only the main pid; without
+    this an orphaned worker would keep serving on the socket nobody tracks any more.
+    SIGTERM rather than SIGKILL, so the worker still drains its in-flight requests.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    # The parent may have died before prctl took effect: then we are already orphaned.
+    if os.getppid() == 1:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _serve_uvicorn(settings: Settings) -> None:
     try:
         import uvicorn
@@ -101,8 +130,6 @@ def _serve_uvicorn(settings: Settings) -> None:
         raise UsageError(
             "uvicorn is not installed", hint="install the dev group or use --server granian"
         ) from exc
-    from swiftdeploy.demo.app import create_app
-
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
