@@ -39,10 +39,12 @@ def starter_manifest() -> str:
 
 def expected_files(project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
     """Every generated file and the exact text it should have."""
-    from swiftdeploy.render import compose_nginx_target, render_compose, render_nginx
+    from swiftdeploy.render import compose_stack_nginx_target, render_compose, render_nginx
 
     return {
-        project.nginx_conf: render_nginx(manifest, compose_nginx_target(manifest), digest=digest),
+        project.nginx_conf: render_nginx(
+            manifest, compose_stack_nginx_target(manifest), digest=digest
+        ),
         project.compose_file: render_compose(manifest, digest=digest),
     }
 

@@ -62,6 +62,10 @@ class NginxTarget:
     directories: tuple[Path, ...] = field(default=(), compare=False)
     # False where traffic is switched by re-pointing socket symlinks (the local runtime).
     upstream_keepalive: bool = True
+    # Client keep-alive (s). 0 where traffic is switched by nginx reloads (compose): a
+    # reload closes the old workers' idle keep-alive connections, and a request a client
+    # sends on one at that instant is lost; one connection per request loses nothing.
+    client_keepalive_s: int = 65
 
     @classmethod
     def local(
@@ -158,6 +162,24 @@ def compose_nginx_target(
         access_logs=(f"{NGINX_LOG_DIR}/access.log", "/dev/stdout"),
         temp_dir=CONTAINER_TMP,
     )
+
+
+def compose_stack_nginx_target(
+    manifest: Manifest,
+    *,
+    canary_running: bool | None = None,
+    canary_weight: int | None = None,
+    stable_service: str | None = None,
+) -> NginxTarget:
+    """The compose stack's nginx.conf (what `init` writes and the compose runtime reloads):
+    compose_nginx_target without client keep-alive, as the runtime switches by reloads."""
+    target = compose_nginx_target(
+        manifest,
+        canary_running=canary_running,
+        canary_weight=canary_weight,
+        stable_service=stable_service,
+    )
+    return replace(target, client_keepalive_s=0)
 
 
 def local_nginx_target(

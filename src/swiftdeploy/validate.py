@@ -208,12 +208,12 @@ def check_nginx_in_image(manifest: Manifest) -> CheckResult:
         CONTAINER_TMP,
         NGINX_CONF_DIR,
         NGINX_LOG_DIR,
-        compose_nginx_target,
+        compose_stack_nginx_target,
         render_nginx,
     )
 
     svc = manifest.services
-    target = compose_nginx_target(manifest, canary_running=True, canary_weight=50)
+    target = compose_stack_nginx_target(manifest, canary_running=True, canary_weight=50)
     with tempfile.TemporaryDirectory(prefix="swiftdeploy-nginx-t-") as tmp:
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(render_nginx(manifest, target), encoding="utf-8")

@@ -25,6 +25,7 @@ from swiftdeploy.render import (
     NginxTarget,
     compose_data,
     compose_nginx_target,
+    compose_stack_nginx_target,
     local_nginx_target,
     render_compose,
     render_nginx,
@@ -312,3 +313,11 @@ def test_no_manifest_value_changes_the_nginx_structure(
     assert compose["services"][name]["environment"]["APP_VERSION"] == (
         f"${{SWIFTDEPLOY_STABLE_VERSION:-{version}}}"
     )
+
+
+def test_compose_stack_nginx_has_no_client_keepalive() -> None:
+    # The compose runtime switches traffic by reloads: no idle keep-alive connection for a
+    # reload to close under a client's request. Other targets keep it.
+    stack = render_nginx(seed(), compose_stack_nginx_target(seed()))
+    assert "keepalive_timeout 0;" in stack
+    assert "keepalive_timeout 65;" in render_nginx(seed(), compose_nginx_target(seed()))

@@ -44,7 +44,7 @@ from swiftdeploy.render import (
     NGINX_CONF_DIR,
     STABLE_VERSION_VAR,
     NginxTarget,
-    compose_nginx_target,
+    compose_stack_nginx_target,
     render_nginx,
 )
 from swiftdeploy.runtime.base import Health, InstanceSpec
@@ -171,7 +171,7 @@ class ComposeRuntime:
             # container meanwhile, so no request reaches a container that is stopping.
             self._apply_nginx(
                 state,
-                compose_nginx_target(
+                compose_stack_nginx_target(
                     self.manifest,
                     canary_running=True,
                     canary_weight=100,
@@ -248,7 +248,7 @@ class ComposeRuntime:
         if state.stable_instance() is None:
             raise SwiftDeployError("no stable instance to route traffic to")
         canary = state.canary_instance()
-        target = compose_nginx_target(
+        target = compose_stack_nginx_target(
             self.manifest,
             canary_running=canary is not None,
             canary_weight=state.canary_weight if canary else 0,
@@ -365,14 +365,20 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _wait_new_workers(pid: int, before: set[int], timeout: float = 10.0) -> None:
-    """Return once the master has started workers on the new configuration."""
+def _wait_new_workers(pid: int, before: set[int], timeout: float = 30.0) -> None:
+    """Return once only workers on the new configuration are left.
+
+    The old workers finish their in-flight requests and close idle keep-alive connections,
+    then exit; until they have, a request may still follow the old upstreams, so stopping
+    an instance the new configuration no longer uses must wait for this.
+    """
     if not pid or not before:
         time.sleep(0.5)
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _children(pid) - before:
+        current = _children(pid)
+        if current - before and not current & before:
             return
         time.sleep(0.02)
 

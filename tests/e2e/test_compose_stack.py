@@ -1,0 +1,161 @@
+"""The compose runtime end to end, on a real Docker Engine with the locally built images.
+
+Every request goes through nginx on 127.0.0.1:<nginx.port>, as an operator's would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from e2e_support import Load, Stack, docker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_seed_flow(stack: Stack) -> None:
+    out = stack.ok("validate")
+    assert "5 passed, 0 failed" in out, out
+
+    out = stack.ok("deploy")
+    assert "[PASS] Infrastructure policy" in out
+    home = stack.get("/")
+    assert home.status_code == 200
+    assert home.headers["X-Mode"] == "stable"
+    assert home.headers["X-Deployed-By"] == "swiftdeploy"
+    assert home.json()["message"] == "Welcome to SwiftDeploy [stable]"
+    assert stack.get("/healthz").json()["status"] == "ok"
+    assert "http_requests_total" in stack.get("/metrics").text
+
+    stack.ok("promote", "canary")
+    assert stack.get("/").headers["X-Mode"] == "canary"
+    assert stack.get("/", **{"X-Canary": "never"}).headers["X-Mode"] == "stable"
+    assert "mode: canary" in stack.manifest.read_text()
+
+    stack.ok("chaos", "error", "--rate", "0.5")
+    with Load(stack.port) as load:
+        refused = stack.run("promote", "stable", "--window", "3")
+    assert load.total >= 50
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "[DENY] Error rate" in refused.stdout
+    assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
+    assert stack.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
+
+    stack.ok("chaos", "recover")
+    with Load(stack.port) as load:
+        stack.ok("promote", "stable", "--window", "3")
+    assert load.failures == 0, (load.statuses, load.errors[:3])
+    assert stack.get("/").headers["X-Mode"] == "stable"
+    assert "mode: stable" in stack.manifest.read_text()
+
+    status = stack.ok("status", "--once")
+    assert "stable" in status
+    stack.ok("audit")
+    assert (stack.root / "audit_report.md").exists()
+
+    stack.ok("teardown", "--clean")
+    assert stack.leftovers() == {"containers": [], "networks": [], "volumes": []}
+    assert not (stack.root / "docker-compose.yml").exists()
+    types = [event["type"] for event in stack.history()]
+    assert "teardown" in types
+    assert types.count("policy_decision") >= 4
+
+
+def test_regenerated_files_still_deploy(stack: Stack) -> None:
+    (stack.root / "nginx.conf").unlink()
+    (stack.root / "docker-compose.yml").unlink()
+    stack.ok("init")
+    stack.ok("deploy")
+    response = stack.get("/")
+    assert response.status_code == 200
+    assert response.headers["X-Mode"] == "stable"
+    assert "already running" in stack.ok("deploy")
+
+
+def test_isolation_and_hardening(stack: Stack) -> None:
+    text = stack.manifest.read_text().replace("policy:\n", "policy:\n  engine: opa\n")
+    stack.manifest.write_text(text)
+    stack.ok("init")
+    stack.ok("deploy")
+    stack.ok("promote", "canary")
+    decisions = [e for e in stack.history() if e["type"] == "policy_decision"]
+    assert decisions
+    assert all(d["engine"] == "opa" for d in decisions), decisions[-1]
+
+    app, canary = stack.container("app"), stack.container("app-canary")
+    nginx, opa = stack.container("nginx"), stack.container("opa")
+    # The app has no host port; OPA is published on loopback only; nginx on its port.
+    for container in (app, canary):
+        info = stack.inspect(container)
+        assert not info["HostConfig"]["PortBindings"], info["HostConfig"]["PortBindings"]
+        assert not any(info["NetworkSettings"]["Ports"].values())
+    bindings = stack.inspect(opa)["HostConfig"]["PortBindings"]["8181/tcp"]
+    assert [binding["HostIp"] for binding in bindings] == ["127.0.0.1"]
+    assert json_ok(f"http://127.0.0.1:{stack.opa_port}/health")
+
+    # OPA cannot be reached from the proxy or the service: separate networks.
+    probe = docker(
+        stack.env,
+        "exec",
+        nginx,
+        "curl",
+        "-s",
+        "-m",
+        "3",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "http://opa:8181/health",
+        check=False,
+    )
+    assert probe.strip() in ("", "000"), probe
+    python_probe = (
+        "import urllib.request as u\n"
+        "try:\n"
+        "    u.urlopen('http://opa:8181/health', timeout=3); print('reached')\n"
+        "except Exception as exc:\n"
+        "    print('unreachable', type(exc).__name__)\n"
+    )
+    reached = docker(stack.env, "exec", app, "python3", "-c", python_probe)
+    assert reached.startswith("unreachable"), reached
+
+    # nginx never forwards to OPA: its data API path is the app's own JSON 404.
+    response = stack.get("/v1/data/infra")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    response.json()
+
+    for container in (app, canary, nginx, opa):
+        info = stack.inspect(container)
+        user = info["Config"]["User"]
+        assert user, container
+        assert user.split(":")[0] not in ("0", "root"), (container, user)
+        assert info["HostConfig"]["CapDrop"] == ["ALL"]
+        assert "no-new-privileges:true" in info["HostConfig"]["SecurityOpt"]
+        assert info["HostConfig"]["ReadonlyRootfs"] is True
+
+
+def test_promote_and_rollback_under_load_drop_nothing(stack: Stack) -> None:
+    stack.ok("deploy")
+    with Load(stack.port) as load:
+        for _ in range(2):
+            stack.ok("promote", "canary")
+            time.sleep(0.3)
+            stack.ok("rollback")
+            time.sleep(0.3)
+        stack.ok("promote", "canary")
+        stack.ok("promote", "stable", "--window", "1")
+    assert load.total > 200
+    assert load.failures == 0, (load.statuses, load.errors[:3])
+    assert stack.get("/").headers["X-Mode"] == "stable"
+    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    assert state["canary"] is None
+    assert len(state["instances"]) == 1
+
+
+def json_ok(url: str) -> bool:
+    import httpx
+
+    return httpx.get(url, timeout=5).status_code == 200
