@@ -11,18 +11,22 @@ tracks and answers a verdict:
 
 The rollout's own state lives in `.swiftdeploy/rollout.json`, so it survives a
 restart of the CLI (`promote --resume` carries on), and `rollout.lock` keeps it to
-one rollout at a time. Other commands steer a running rollout by writing a control
-request (pause, resume, abort, set-weight) that the loop picks up within a second.
+one rollout at a time. Other commands steer a running rollout by queueing requests
+(pause, resume, abort, set-weight) in `rollout-requests.json`; only the loop writes
+`rollout.json`, so no request is lost to a concurrent write. The loop picks requests
+up within a second.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,8 +63,6 @@ class Rollout(BaseModel):
     failed_checks: int = 0
     weight_override: int | None = None
     step_started: float = 0.0  # wall clock, so the deadline survives a CLI restart
-    control: Literal["pause", "resume", "abort"] | None = None
-    set_weight: int | None = None
     analyses: list[Analysis] = Field(default_factory=list)
 
     @property
@@ -97,6 +99,27 @@ def save_rollout(deployment: Deployment, rollout: Rollout) -> None:
     deployment.project.ensure_state_dir()
     path = deployment.project.state_dir / "rollout.json"
     atomic_write(path, rollout.model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+def _requests_path(deployment: Deployment) -> Path:
+    return deployment.project.state_dir / "rollout-requests.json"
+
+
+def _queue_request(deployment: Deployment, request: dict[str, Any]) -> None:
+    """Append a request; the caller holds the project lock."""
+    path = _requests_path(deployment)
+    queued = json.loads(path.read_text()) if path.exists() else []
+    atomic_write(path, json.dumps([*queued, request]) + "\n", mode=0o600)
+
+
+def _take_requests(deployment: Deployment) -> list[dict[str, Any]]:
+    path = _requests_path(deployment)
+    if not path.exists():
+        return []
+    with deployment.project.lock("rollout controls"):
+        queued: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
+        path.unlink(missing_ok=True)
+    return queued
 
 
 @contextlib.contextmanager
@@ -163,7 +186,7 @@ class Runner:
             "rolled_back": f"rolled back: version {rollout.version} failed its analysis",
             "aborted": f"aborted: version {rollout.version} was not promoted",
         }[rollout.phase]
-        return Outcome("rollout", True, summary, rollout.model_dump(exclude={"control"}))
+        return Outcome("rollout", True, summary, rollout.model_dump())
 
     def _begin(self, version: str | None) -> Rollout:
         deployment = self.deployment
@@ -206,7 +229,7 @@ class Runner:
         try:
             verdict, reasons, decision_id, evidence = self._analyse(rollout)
         except _ControlRequested:
-            return load_rollout(self.deployment) or rollout
+            return rollout
         rollout.analyses.append(
             Analysis(
                 step=rollout.step,
@@ -317,7 +340,6 @@ class Runner:
                     "rollback",
                     {"reason": message, "stopped": canary.id if canary else None, **tracks(state)},
                 )
-            rollout.control = None
             self._phase(
                 rollout, phase, message, kind="normal" if phase == "promoted" else "warning"
             )
@@ -326,26 +348,26 @@ class Runner:
     # -- operator controls --------------------------------------------------------------------
 
     def _check_controls(self) -> None:
-        latest = load_rollout(self.deployment)
-        if latest is not None and (latest.control or latest.set_weight is not None):
+        if _requests_path(self.deployment).exists():
             raise _ControlRequested
 
     def _apply_controls(self, rollout: Rollout) -> Rollout:
-        latest = load_rollout(self.deployment) or rollout
-        if latest.set_weight is not None:
-            latest.weight_override, latest.set_weight = latest.set_weight, None
-            self._route(latest)
-            self._phase(latest, latest.phase, f"weight set to {latest.weight}% by the operator")
-        if latest.control == "abort":
-            return self._finish(latest, "aborted", "aborted by the operator")
-        if latest.control == "pause":
-            latest.control = None
-            self._phase(latest, "paused", "paused by the operator")
-        elif latest.control == "resume":
-            latest.control = None
-            latest.step_started = self.clock()
-            self._phase(latest, "progressing", "resumed by the operator")
-        return latest
+        for request in _take_requests(self.deployment):
+            action = request.get("action")
+            if action == "set-weight":
+                rollout.weight_override = int(request["weight"])
+                self._route(rollout)
+                self._phase(
+                    rollout, rollout.phase, f"weight set to {rollout.weight}% by the operator"
+                )
+            elif action == "abort":
+                return self._finish(rollout, "aborted", "aborted by the operator")
+            elif action == "pause":
+                self._phase(rollout, "paused", "paused by the operator")
+            elif action == "resume" and rollout.phase == "paused":
+                rollout.step_started = self.clock()
+                self._phase(rollout, "progressing", "resumed by the operator")
+        return rollout
 
     def _route(self, rollout: Rollout) -> None:
         deployment = self.deployment
@@ -375,16 +397,12 @@ class Runner:
 
 
 def control(deployment: Deployment, action: str, weight: int | None = None) -> Outcome:
-    """pause / abort / set-weight a rollout; a running loop picks the request up."""
+    """pause / resume / abort / set-weight a rollout; a running loop picks the request up."""
     with deployment.project.lock(f"promote --{action}"):
         rollout = load_rollout(deployment)
         if rollout is None or rollout.finished:
             raise UsageError("no rollout is in progress")
-        if action == "set-weight":
-            rollout.set_weight = weight
-        elif action in ("pause", "resume", "abort"):
-            rollout.control = action  # type: ignore[assignment]
-        save_rollout(deployment, rollout)
+        _queue_request(deployment, {"action": action, "weight": weight})
         running = _rollout_running(deployment)
     if not running and action == "resume":
         return Runner(deployment).run(version=None)

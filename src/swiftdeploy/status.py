@@ -17,6 +17,7 @@ from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
+from swiftdeploy.rollout import load_rollout
 from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
 
 Clock = Callable[[], float]
@@ -85,6 +86,7 @@ class Sampler:
             self.recent_errors = [*self.recent_errors, judged["error_rate"]][-30:]
         policy = self._policy(canary_figures, stable_figures)
         mode = "canary" if state.canary else ("stable" if state.stable else "down")
+        rollout = load_rollout(self.deployment)
         return DashboardSample(
             ts=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             mode=mode,
@@ -92,6 +94,7 @@ class Sampler:
             policy=policy,
             recent_p99=list(self.recent_p99),
             recent_error_rate=list(self.recent_errors),
+            rollout=rollout.describe() if rollout and not rollout.finished else "",
         )
 
     def _policy(

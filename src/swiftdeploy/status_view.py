@@ -49,6 +49,7 @@ class DashboardSample:
     policy: list[RuleResult] = field(default_factory=list)
     recent_p99: list[float] = field(default_factory=list)
     recent_error_rate: list[float] = field(default_factory=list)
+    rollout: str = ""  # "step 2/4 at 25% (progressing); …" while a progressive rollout runs
 
 
 # -- figures -------------------------------------------------------------------------------
@@ -161,6 +162,8 @@ def _headline(sample: DashboardSample) -> list[tuple[str, str]]:
         ("Uptime", fmt_uptime(judged.uptime_s if judged else None)),
         ("Chaos", chaos_of(sample)),
     ]
+    if sample.rollout:
+        rows.append(("Rollout", sample.rollout))
     if sample.recent_p99:
         rows.append(("P99 trend", sparkline(sample.recent_p99, 30)))
     if sample.recent_error_rate:

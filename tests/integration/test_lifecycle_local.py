@@ -14,7 +14,8 @@ import time
 
 import httpx
 import pytest
-from support import Load, Project, running
+
+from lifecycle_support import Load, Project, running
 
 pytestmark = pytest.mark.integration
 

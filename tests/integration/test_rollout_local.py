@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from support import Load, Project
+
+from lifecycle_support import Load, Project
 
 pytestmark = pytest.mark.integration
 
@@ -128,17 +129,22 @@ def test_healthy_canary_walks_every_step_and_becomes_stable(
 
 @pytest.mark.parametrize(
     ("chaos", "reason"),
-    [(("error", "--rate", "0.5"), "Error rate"), (("slow", "--duration", "0.6"), "P99 latency")],
+    [(("error", "--rate", "0.5"), "Error rate"), (("slow", "--duration", "0.55"), "P99 latency")],
 )
 def test_a_canary_that_breaks_at_step_two_is_rolled_back_with_evidence(
     project: Project, chaos: tuple[str, ...], reason: str
 ) -> None:
-    configure(project, {"steps": [20, 50, 100], "interval": "2s", "max_failed_checks": 1})
+    configure(project, {"steps": [20, 50, 100], "interval": "3s", "max_failed_checks": 1})
     project.ok("deploy")
-    with Load(project.port, threads=4):
+    with Load(project.port, threads=8):
         proc = start_rollout(project, "canary", "--version", "2.0.0")
+        # Hold the rollout at step 2 while the chaos lands, so the next window sees it
+        # whatever the host's load does to timing.
         wait_for(lambda: rollout_state(project).get("step") == 1)
+        project.ok("promote", "--pause")
+        wait_for(lambda: rollout_state(project).get("phase") == "paused")
         project.ok("chaos", *chaos)
+        project.ok("promote", "--resume")
         code, output = finish(proc)
     assert code == 0, output
     assert "rolled back" in output
@@ -178,6 +184,9 @@ def test_pause_set_weight_resume_and_abort_steer_a_running_rollout(project: Proj
         wait_for(lambda: rollout_state(project).get("phase") == "progressing")
         project.ok("promote", "--pause")
         wait_for(lambda: rollout_state(project).get("phase") == "paused")
+        status = project.ok("status", "--once", "--interval", "0.5")
+        assert "Rollout" in status
+        assert "(paused)" in status
         project.ok("promote", "--set-weight", "30")
         wait_for(lambda: project.state().get("canary_weight") == 30)
         project.ok("promote", "--resume")
