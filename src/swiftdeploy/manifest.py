@@ -8,6 +8,7 @@ can trust their inputs.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from pathlib import Path
@@ -152,7 +153,7 @@ HEADER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
 
 
 def _increasing(steps: list[int] | None) -> list[int] | None:
-    if steps is not None and any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+    if steps is not None and any(b <= a for a, b in itertools.pairwise(steps)):
         raise ValueError(f"steps must increase (got {steps})")
     return steps
 
