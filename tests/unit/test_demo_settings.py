@@ -109,3 +109,15 @@ def test_regular_file_is_not_replaced(tmp_path: Path) -> None:
 
 def test_missing_socket_is_fine(tmp_path: Path) -> None:
     remove_stale_socket(tmp_path / "absent.sock")
+
+
+def test_chaos_token_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "chaos_token"
+    secret.write_text("from-file\n")
+    assert Settings.from_env({"CHAOS_TOKEN_FILE": str(secret)}).chaos_token == "from-file"
+    both = {"CHAOS_TOKEN": "direct", "CHAOS_TOKEN_FILE": str(secret)}
+    assert Settings.from_env(both).chaos_token == "direct"
+    secret.write_text("\n")
+    assert Settings.from_env({"CHAOS_TOKEN_FILE": str(secret)}).chaos_token is None
+    with pytest.raises(UsageError, match="CHAOS_TOKEN_FILE"):
+        Settings.from_env({"CHAOS_TOKEN_FILE": str(tmp_path / "missing")})

@@ -73,7 +73,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read MODE, APP_VERSION, APP_HOST, APP_PORT, APP_SOCKET, CHAOS_TOKEN, METRICS_ENABLED."""
+        """Read MODE, APP_VERSION, APP_HOST, APP_PORT, APP_SOCKET, CHAOS_TOKEN, METRICS_ENABLED.
+
+        CHAOS_TOKEN_FILE names a file holding the token (a Docker secret); CHAOS_TOKEN wins.
+        """
         env = os.environ if env is None else env
         mode = env.get("MODE", "stable").strip().lower()
         if mode not in ("stable", "canary"):
@@ -98,9 +101,19 @@ class Settings:
             host=env.get("APP_HOST", "0.0.0.0").strip() or "0.0.0.0",
             port=port,
             socket=Path(socket) if socket else None,
-            chaos_token=env.get("CHAOS_TOKEN") or None,
+            chaos_token=env.get("CHAOS_TOKEN") or _token_from_file(env.get("CHAOS_TOKEN_FILE")),
             metrics_enabled=metrics in ("1", "true", "yes", ""),
         )
+
+
+def _token_from_file(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        token = Path(name).read_text().strip()
+    except OSError as exc:
+        raise UsageError(f"CHAOS_TOKEN_FILE {name!r} cannot be read: {exc.strerror}") from None
+    return token or None
 
 
 class _RequestCollector(Collector):
