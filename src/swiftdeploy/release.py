@@ -85,30 +85,40 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
 
 
 def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> Outcome:
-    from swiftdeploy.observe import measure_tracks
-
-    runtime = deployment.runtime
     with deployment.project.lock("promote stable"):
         state = deployment.reconcile()
         require_running(state)
         canary = state.canary_instance()
         if canary is None:
             raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
-        window = window_s if window_s is not None else deployment.manifest.canary.window_s
-        deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
-        figures = measure_tracks(runtime, state, window)
-        policy_input: dict[str, Any] = {
-            "action": "promote",
-            "from": "canary",
-            "to": "stable",
-            "version": canary.version,
-            **figures["canary"],
-        }
-        if "stable" in figures:
-            policy_input["stable"] = figures["stable"]
+        policy_input = promotion_input(deployment, state, canary, window_s)
         deployment.ask_policy("canary", policy_input)
         make_canary_stable(deployment, state, canary)
     return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
+
+
+def promotion_input(
+    deployment: Deployment,
+    state: DeploymentState,
+    canary: InstanceRecord,
+    window_s: float | None,
+) -> dict[str, Any]:
+    """Measure both tracks over the window: the canary policy's input for `promote stable`."""
+    from swiftdeploy.observe import measure_tracks
+
+    window = window_s if window_s is not None else deployment.manifest.canary.window_s
+    deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
+    figures = measure_tracks(deployment.runtime, state, window)
+    policy_input: dict[str, Any] = {
+        "action": "promote",
+        "from": "canary",
+        "to": "stable",
+        "version": canary.version,
+        **figures["canary"],
+    }
+    if "stable" in figures:
+        policy_input["stable"] = figures["stable"]
+    return policy_input
 
 
 def make_canary_stable(

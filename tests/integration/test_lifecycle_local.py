@@ -164,3 +164,42 @@ def test_status_reports_each_track_and_rule_and_records_samples(project: Project
     project.ok("teardown")
     down = project.ok("status", "--once", "--interval", "0.2")
     assert "mode=down" in down
+
+
+def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Project) -> None:
+    def snapshot() -> tuple[str, int, dict[str, object]]:
+        history = project.root / "history.jsonl"
+        events = len(history.read_text().splitlines()) if history.exists() else 0
+        return project.manifest.read_text(), events, project.state()
+
+    before = snapshot()
+    planned = project.ok("deploy", "--dry-run")
+    assert "would start stable 1.0.0" in planned
+    assert "[PASS] allowed" in planned
+    assert snapshot() == before
+    assert project.pids() == set()
+
+    project.ok("deploy")
+    before = snapshot()
+    planned = project.ok("promote", "canary", "--dry-run")
+    assert "-  mode: stable" in planned
+    assert "+  mode: canary" in planned
+    assert "nginx.conf would change" in planned  # the rendered file follows services.mode
+    assert snapshot() == before
+
+    project.ok("promote", "canary")
+    project.ok("chaos", "error", "--rate", "1.0")
+    before = snapshot()
+    with Load(project.port):
+        refused = project.run("promote", "stable", "--dry-run", "--window", "2", "--json")
+    assert refused.returncode == 1
+    result = json.loads(refused.stdout)
+    assert result["dry_run"] is True
+    assert result["policy"]["allow"] is False
+    assert any("Error rate" in r for r in result["policy"]["reasons"])
+    assert snapshot() == before
+
+    planned = project.ok("rollback", "--dry-run")
+    assert "would move all traffic to stable" in planned
+    assert project.get("/").headers["X-Mode"] == "canary"
+    assert snapshot() == before

@@ -11,6 +11,7 @@ from swiftdeploy.cli.main import manifest_path_from
 
 if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment, Outcome
+    from swiftdeploy.plan import Plan
 
 runtime_option = click.option(
     "--runtime",
@@ -29,13 +30,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 
 
 def open_deployment(
-    ctx: click.Context, runtime_name: str | None = None, policy_unavailable: str | None = None
+    ctx: click.Context,
+    runtime_name: str | None = None,
+    policy_unavailable: str | None = None,
+    *,
+    as_json: bool = False,
 ) -> Deployment:
     from swiftdeploy.lifecycle import Deployment
 
     return Deployment.open(
         manifest_path_from(ctx),
-        reporter=console(),
+        reporter=console(progress_to_stderr=as_json),
         runtime_name=runtime_name,
         policy_override=policy_unavailable,
     )
@@ -53,3 +58,36 @@ def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
         )
     else:
         console().success(outcome.summary)
+
+
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Show the file diff and the policy decision; change nothing."
+)
+
+
+def print_plan(ctx: click.Context, plan: Plan, *, as_json: bool) -> None:
+    """Print a dry run; exit 1 if the policy would deny, 3 if it could not answer."""
+    out = console()
+    if as_json:
+        out.json(plan.to_json())
+    else:
+        out.step(f"Dry run: {plan.action} (nothing is changed)")
+        for step in plan.steps:
+            out.info(f"would {step}")
+        for name, diff in plan.diffs.items():
+            out.step(f"{name} would change")
+            out.out.print(diff, markup=False, highlight=False, end="")
+        if not plan.diffs:
+            out.info("no file would change")
+        if plan.domain is not None:
+            out.step(f"Policy {plan.domain} would answer")
+            if plan.unavailable:
+                out.tag("UNAVAILABLE", plan.unavailable, style="red")
+            elif plan.allow:
+                out.tag("PASS", "allowed", style="green")
+            for reason in plan.reasons:
+                out.tag("DENY", reason, style="red")
+    if plan.unavailable:
+        ctx.exit(3)
+    if plan.allow is False:
+        ctx.exit(1)

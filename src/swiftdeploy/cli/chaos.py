@@ -47,4 +47,4 @@ def command(
         body["rate"] = rate if rate is not None else 0.5
     if ttl is not None and mode != "recover":
         body["ttl"] = ttl
-    print_outcome(send_chaos(open_deployment(ctx), body), as_json=as_json)
+    print_outcome(send_chaos(open_deployment(ctx, as_json=as_json), body), as_json=as_json)

@@ -18,8 +18,9 @@ from swiftdeploy.errors import ManifestError, SwiftDeployError
 
 
 class Console:
-    def __init__(self) -> None:
-        self.out = RichConsole(highlight=False, soft_wrap=True)
+    def __init__(self, *, progress_to_stderr: bool = False) -> None:
+        # With --json, stdout carries only JSON: progress lines go to stderr instead.
+        self.out = RichConsole(stderr=progress_to_stderr, highlight=False, soft_wrap=True)
         self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
 
     def step(self, text: str) -> None:
@@ -60,5 +61,5 @@ class Console:
 
 
 @functools.cache
-def console() -> Console:
-    return Console()
+def console(*, progress_to_stderr: bool = False) -> Console:
+    return Console(progress_to_stderr=progress_to_stderr)

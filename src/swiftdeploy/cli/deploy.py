@@ -3,10 +3,12 @@ from __future__ import annotations
 import click
 
 from swiftdeploy.cli._common import (
+    dry_run_option,
     json_option,
     open_deployment,
     policy_unavailable_option,
     print_outcome,
+    print_plan,
     runtime_option,
 )
 
@@ -14,12 +16,23 @@ from swiftdeploy.cli._common import (
 @click.command("deploy")
 @runtime_option
 @policy_unavailable_option
+@dry_run_option
 @json_option
 @click.pass_context
 def command(
-    ctx: click.Context, runtime_name: str | None, policy_unavailable: str | None, as_json: bool
+    ctx: click.Context,
+    runtime_name: str | None,
+    policy_unavailable: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Check the infrastructure policy, start the stack and wait until it is healthy."""
+    deployment = open_deployment(ctx, runtime_name, policy_unavailable, as_json=as_json)
+    if dry_run:
+        from swiftdeploy.plan import plan_deploy
+
+        print_plan(ctx, plan_deploy(deployment), as_json=as_json)
+        return
     from swiftdeploy.release import deploy
 
-    print_outcome(deploy(open_deployment(ctx, runtime_name, policy_unavailable)), as_json=as_json)
+    print_outcome(deploy(deployment), as_json=as_json)

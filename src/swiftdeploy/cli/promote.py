@@ -3,10 +3,12 @@ from __future__ import annotations
 import click
 
 from swiftdeploy.cli._common import (
+    dry_run_option,
     json_option,
     open_deployment,
     policy_unavailable_option,
     print_outcome,
+    print_plan,
     runtime_option,
 )
 
@@ -39,6 +41,7 @@ CONTROLS = ("pause", "resume", "abort")
 )
 @runtime_option
 @policy_unavailable_option
+@dry_run_option
 @json_option
 @click.pass_context
 def command(
@@ -51,6 +54,7 @@ def command(
     set_weight: int | None,
     runtime_name: str | None,
     policy_unavailable: str | None,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Start a canary beside stable, or make the canary stable once its metrics pass the policy.
@@ -61,7 +65,19 @@ def command(
     steering = control is not None or set_weight is not None
     if steering == (target is not None):
         raise click.UsageError("give either TARGET (canary|stable) or one rollout control flag")
-    deployment = open_deployment(ctx, runtime_name, policy_unavailable)
+    deployment = open_deployment(ctx, runtime_name, policy_unavailable, as_json=as_json)
+    if dry_run:
+        if steering:
+            raise click.UsageError("--dry-run applies to 'promote canary|stable'")
+        from swiftdeploy.plan import plan_promote_canary, plan_promote_stable
+
+        planned = (
+            plan_promote_canary(deployment, version)
+            if target == "canary"
+            else plan_promote_stable(deployment, window_s)
+        )
+        print_plan(ctx, planned, as_json=as_json)
+        return
     if steering:
         from swiftdeploy.rollout import control as steer
 

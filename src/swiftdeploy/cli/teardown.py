@@ -14,4 +14,6 @@ def command(ctx: click.Context, clean: bool, runtime_name: str | None, as_json: 
     """Stop everything this deployment started; history.jsonl is always kept."""
     from swiftdeploy.lifecycle import teardown
 
-    print_outcome(teardown(open_deployment(ctx, runtime_name), clean=clean), as_json=as_json)
+    print_outcome(
+        teardown(open_deployment(ctx, runtime_name, as_json=as_json), clean=clean), as_json=as_json
+    )
