@@ -35,7 +35,7 @@ from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
 
 SLOTS = 20  # weighted routing in steps of 100 / SLOTS = 5 %
-DRAIN_TIMEOUT_S = 30.0
+DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 
 
 def run_dir_for(project: Project) -> Path:
