@@ -3,7 +3,7 @@
 Not a test: run it by hand on an otherwise idle machine.
 
     uv run python benchmarks/service_throughput.py [--duration 10] [--connections 32]
-        [--update-docs]
+        [--warmup 2] [--update-docs | --doc PATH]
 
 Scenarios, each behind the same nginx (1 worker, upstream keep-alive):
   granian          the demo service with metrics (the default server)
@@ -13,7 +13,8 @@ Scenarios, each behind the same nginx (1 worker, upstream keep-alive):
                    (the style of service SwiftDeploy started from)
   nginx-return     nginx answering `return 200` itself (the ceiling)
 
---update-docs replaces the "## Demo service throughput" section of docs/benchmarks.md.
+--update-docs replaces the "## Demo service throughput" section of docs/benchmarks.md
+(--doc PATH: of that file instead).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -36,8 +36,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
+from _doc import add_doc_arguments, command_line, loadavg, provenance, replace_section, target_doc
+
 HEADING = "## Demo service throughput"
 
 
@@ -264,7 +264,8 @@ def measure(
         port = return_port if use_return else proxy_port
         wait_until_accepting(("127.0.0.1", port))
         url = f"http://127.0.0.1:{port}/"
-        run_wrk(url, duration=2, connections=args.connections, threads=args.threads)  # warm-up
+        if args.warmup > 0:
+            run_wrk(url, duration=args.warmup, connections=args.connections, threads=args.threads)
         stats = run_wrk(
             url, duration=args.duration, connections=args.connections, threads=args.threads
         )
@@ -368,7 +369,7 @@ def run_all(args: argparse.Namespace) -> dict[str, list[Result]]:
     return runs
 
 
-def in_process_cost(n: int = 20_000) -> dict[str, float]:
+def in_process_cost(n: int) -> dict[str, float]:
     """Microseconds per GET / through the ASGI app alone, with and without metrics."""
     import asyncio
 
@@ -413,7 +414,10 @@ def paired(runs: dict[str, list[Result]], top: str, bottom: str) -> tuple[float,
 
 
 def markdown(
-    runs: dict[str, list[Result]], args: argparse.Namespace, cost: dict[str, float]
+    runs: dict[str, list[Result]],
+    args: argparse.Namespace,
+    cost: dict[str, float],
+    load: tuple[str, str],
 ) -> str:
     def ratio_row(label: str, top: str, bottom: str, target: str, *, percent: bool) -> str:
         mid, low, high = paired(runs, top, bottom)
@@ -427,21 +431,15 @@ def markdown(
     lines = [
         HEADING,
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}, Python {platform.python_version()}), "
-        "everything on one host over loopback: wrk → nginx (1 worker, upstream keep-alive) → "
+        *provenance(command_line("benchmarks/service_throughput.py"), *load),
+        "Everything on one host over loopback: wrk → nginx (1 worker, upstream keep-alive) → "
         "service (1 process). The demo service listens on a Unix socket, as the local runtime "
         "runs it; the seed-style baselines listen on TCP. The VM is shared with other "
         "engineers' test suites and benchmarks, so absolute numbers drift a lot between runs.",
         "",
-        "```",
-        f"uv run python benchmarks/service_throughput.py --duration {args.duration} "
-        f"--connections {args.connections} --threads {args.threads} --repeat {args.repeat} "
-        "--update-docs",
-        "```",
-        "",
         f"wrk: `-t{args.threads} -c{args.connections} -d{args.duration}s --latency`, "
-        f"after a 2 s warm-up, `GET /`; {args.repeat} interleaved rounds, alternating order. "
+        f"after a {args.warmup} s warm-up, `GET /`; {args.repeat} interleaved rounds, "
+        "alternating order. "
         "The table shows the "
         "median run by req/s (with its own latency percentiles) and the range over rounds.",
         "",
@@ -492,7 +490,8 @@ def markdown(
             percent=False,
         ),
         "",
-        "In-process cost of `GET /` through the ASGI app alone (no server, best of 5 × 20,000): "
+        "In-process cost of `GET /` through the ASGI app alone (no server, best of 5 × "
+        f"{args.in_process_n:,}): "
         f"{cost['metrics']:.1f} µs with metrics, {cost['nometrics']:.1f} µs without, so "
         f"instrumentation adds {cost['metrics'] - cost['nometrics']:.1f} µs per request. At the "
         "measured throughput a request costs tens of µs of CPU end to end, so the true "
@@ -503,25 +502,15 @@ def markdown(
     return "\n".join(lines)
 
 
-def update_docs(section: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = text.find(HEADING)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt == -1 else nxt + 1
-        text = text[:start] + section + ("\n" + text[end:] if nxt != -1 else "")
-    DOCS.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; median")
-    parser.add_argument("--update-docs", action="store_true")
+    parser.add_argument("--warmup", type=int, default=2, help="wrk warm-up seconds (0: none)")
+    parser.add_argument("--in-process-n", type=int, default=20_000, help="ASGI-only requests")
+    add_doc_arguments(parser)
     parser.add_argument("--seed-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--seed-keepalive", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -532,12 +521,14 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found")
-    cost = in_process_cost()
+    load_before = loadavg()
+    cost = in_process_cost(args.in_process_n)
     results = run_all(args)
-    section = markdown(results, args, cost)
+    section = markdown(results, args, cost, (load_before, loadavg()))
     print(section)
-    if args.update_docs:
-        update_docs(section)
+    doc = target_doc(args)
+    if doc is not None:
+        replace_section(doc, section)
 
 
 if __name__ == "__main__":
