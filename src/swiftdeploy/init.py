@@ -39,14 +39,22 @@ def starter_manifest() -> str:
 
 def expected_files(project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
     """Every generated file and the exact text it should have."""
-    from swiftdeploy.render import compose_stack_nginx_target, render_compose, render_nginx
+    from swiftdeploy.render import (
+        compose_stack_nginx_target,
+        render_compose,
+        render_nginx,
+        render_stack,
+    )
 
-    return {
+    files = {
         project.nginx_conf: render_nginx(
             manifest, compose_stack_nginx_target(manifest), digest=digest
         ),
         project.compose_file: render_compose(manifest, digest=digest),
     }
+    if manifest.runtime == "swarm":
+        files[project.stack_file] = render_stack(manifest, digest=digest)
+    return files
 
 
 def render_project(

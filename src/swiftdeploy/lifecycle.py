@@ -253,7 +253,7 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
         deployment.runtime.save(state)
         removed: list[str] = []
         if clean:
-            for path in (project.nginx_conf, project.compose_file):
+            for path in (project.nginx_conf, project.compose_file, project.stack_file):
                 if path.exists():
                     path.unlink()
                     removed.append(path.name)

@@ -203,7 +203,7 @@ class Manifest(_Section):
     services: ServicesSpec
     nginx: NginxSpec
     network: NetworkSpec
-    runtime: Literal["local", "compose"] = "local"
+    runtime: Literal["local", "compose", "swarm"] = "local"
     policy: PolicySpec = PolicySpec()
     canary: CanarySpec = CanarySpec()
     chaos: ChaosSpec = ChaosSpec()

@@ -32,6 +32,21 @@ CANARY_PROFILE = "canary"
 STABLE_VERSION_VAR = "SWIFTDEPLOY_STABLE_VERSION"
 CANARY_VERSION_VAR = "SWIFTDEPLOY_CANARY_VERSION"
 CHAOS_TOKEN_VAR = "SWIFTDEPLOY_CHAOS_TOKEN"  # noqa: S105 - a variable name, not a secret
+# The swarm stack's interpolation variables: the swarm runtime sets every one of them to
+# what should run; the defaults make a plain `docker stack deploy` start the manifest's
+# stable version behind nginx.
+STABLE_REPLICAS_VAR = "SWIFTDEPLOY_STABLE_REPLICAS"
+CANARY_REPLICAS_VAR = "SWIFTDEPLOY_CANARY_REPLICAS"
+NGINX_REPLICAS_VAR = "SWIFTDEPLOY_NGINX_REPLICAS"
+OPA_REPLICAS_VAR = "SWIFTDEPLOY_OPA_REPLICAS"
+# The instance id a task belongs to: a new instance is always a new task, even when its
+# version did not change (swarm replaces a task only when the service's spec changes).
+STABLE_INSTANCE_VAR = "SWIFTDEPLOY_STABLE_INSTANCE"
+CANARY_INSTANCE_VAR = "SWIFTDEPLOY_CANARY_INSTANCE"
+INSTANCE_ENV = "SWIFTDEPLOY_INSTANCE"
+STACK_NAME = "swiftdeploy"
+CHAOS_SECRET = "chaos_token"  # noqa: S105 - the secret's name, not a secret
+CHAOS_TOKEN_FILE = ".swiftdeploy/chaos.token"  # noqa: S105 - a path, relative to the manifest
 GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
 
 _SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}")
@@ -368,5 +383,165 @@ def render_compose(manifest: Manifest, *, digest: str | None = None) -> str:
     header = f"# {GENERATED_NOTE}\n# manifest sha256: {digest or 'unknown'}\n"
     body = yaml.safe_dump(
         compose_data(manifest), sort_keys=True, default_flow_style=False, allow_unicode=True
+    )
+    return header + body
+
+
+def _swarm_update(order: str) -> dict[str, Any]:
+    return {
+        "parallelism": 1,
+        "delay": "0s",
+        "order": order,
+        "failure_action": "rollback",
+        "monitor": "5s",
+    }
+
+
+def stack_data(manifest: Manifest) -> dict[str, Any]:
+    """docker-stack.yml (Docker Swarm, `docker stack deploy`) as plain data.
+
+    Differences from compose_data, all forced by swarm mode:
+    * `endpoint_mode: dnsrr` for the app services: a service name resolves to its tasks'
+      addresses (a VIP needs IPVS in the kernel, and nginx resolves names itself anyway);
+    * nginx publishes in `mode: host` (the ingress routing mesh needs IPVS too);
+    * OPA joins no overlay network: it runs on the host's network namespace and listens on
+      127.0.0.1:<policy.opa_port> only (swarm publishing cannot bind an address, so it
+      would be 0.0.0.0); containers cannot reach the host's loopback;
+    * no `security_opt` (swarm ignores it, so no-new-privileges is not set), no
+      `depends_on`, no one-shot log-volume step (nginx logs to a tmpfs and stdout);
+    * the canary's chaos token is a Docker secret (a file, CHAOS_TOKEN_FILE).
+    Replica counts and versions are variables the swarm runtime sets (see *_VAR above).
+    """
+    svc, nginx, net = manifest.services, manifest.nginx, manifest.network
+    health_probe = (
+        f"import urllib.request as u; u.urlopen('http://127.0.0.1:{svc.port}/healthz', timeout=2)"
+    )
+    tmpfs = [{"type": "tmpfs", "target": CONTAINER_TMP}]
+
+    def hardened(user: str) -> dict[str, Any]:
+        return {"user": user, "cap_drop": ["ALL"], "read_only": True}
+
+    def app_service(
+        mode: str, replicas_var: str, replicas: int, version_var: str, instance_var: str
+    ) -> dict[str, Any]:
+        return {
+            "image": svc.image,
+            **hardened(APP_USER),
+            "environment": {
+                "MODE": mode,
+                "APP_VERSION": f"${{{version_var}:-{svc.version}}}",
+                "APP_PORT": str(svc.port),
+                INSTANCE_ENV: f"${{{instance_var}:-}}",
+            },
+            "volumes": copy.deepcopy(tmpfs),
+            "networks": [net.name],
+            "stop_grace_period": "30s",
+            "healthcheck": {
+                "test": ["CMD", "python3", "-c", health_probe],
+                "interval": "2s",
+                "timeout": "3s",
+                "retries": 5,
+                "start_period": "10s",
+            },
+            "deploy": {
+                "replicas": f"${{{replicas_var}:-{replicas}}}",
+                "endpoint_mode": "dnsrr",
+                # A new task starts, passes its health check, and only then does the old
+                # one stop; a new task that fails is rolled back by swarm itself.
+                "update_config": _swarm_update("start-first"),
+                "rollback_config": {"parallelism": 1, "order": "start-first"},
+                "restart_policy": {"condition": "any", "delay": "2s"},
+                **_limits("1.0", "256M"),
+            },
+        }
+
+    app = app_service("stable", STABLE_REPLICAS_VAR, 1, STABLE_VERSION_VAR, STABLE_INSTANCE_VAR)
+    app_canary = app_service(
+        "canary", CANARY_REPLICAS_VAR, 0, CANARY_VERSION_VAR, CANARY_INSTANCE_VAR
+    )
+    if manifest.chaos.auth == "token":
+        app_canary["environment"]["CHAOS_TOKEN_FILE"] = f"/run/secrets/{CHAOS_SECRET}"
+        app_canary["secrets"] = [
+            {"source": CHAOS_SECRET, "target": CHAOS_SECRET, "uid": "1001", "mode": 0o400}
+        ]
+    proxy: dict[str, Any] = {
+        "image": nginx.image,
+        **hardened(NGINX_USER),
+        "command": ["nginx", "-c", f"{NGINX_CONF_DIR}/nginx.conf", "-g", "daemon off;"],
+        # Host mode: the port is bound on this node by the nginx task itself.
+        "ports": [
+            {"target": nginx.port, "published": nginx.port, "protocol": "tcp", "mode": "host"}
+        ],
+        "volumes": [
+            # The folder, not the file (nginx.conf is replaced by rename; see compose_data).
+            {"type": "bind", "source": "./", "target": NGINX_CONF_DIR, "read_only": True},
+            *copy.deepcopy(tmpfs),
+            {"type": "tmpfs", "target": "/run"},
+            {"type": "tmpfs", "target": "/var/cache/nginx"},
+            {"type": "tmpfs", "target": NGINX_LOG_DIR},
+        ],
+        "networks": [net.name],
+        "healthcheck": {
+            "test": ["CMD", "curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{nginx.port}/"],
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 5,
+        },
+        "deploy": {
+            "replicas": f"${{{NGINX_REPLICAS_VAR}:-1}}",
+            # One host port: the new task can only bind it once the old one is gone.
+            "update_config": _swarm_update("stop-first"),
+            "restart_policy": {"condition": "any", "delay": "2s"},
+            **_limits("0.5", "128M"),
+        },
+    }
+    if nginx.port < 1024:
+        proxy["cap_add"] = ["NET_BIND_SERVICE"]
+    services: dict[str, Any] = {
+        svc.name: app,
+        f"{svc.name}-canary": app_canary,
+        "nginx": proxy,
+    }
+    if manifest.policy.engine == "opa":
+        services["opa"] = {
+            "image": OPA_IMAGE,
+            **hardened(OPA_USER),
+            "command": [
+                "run",
+                "--server",
+                "--addr",
+                f"127.0.0.1:{manifest.policy.opa_port}",
+                "/policies",
+            ],
+            "volumes": [
+                {"type": "bind", "source": "./policies", "target": "/policies", "read_only": True}
+            ],
+            "networks": ["host"],
+            "deploy": {
+                "replicas": f"${{{OPA_REPLICAS_VAR}:-1}}",
+                "update_config": _swarm_update("stop-first"),
+                "restart_policy": {"condition": "any", "delay": "2s"},
+                **_limits("0.5", "128M"),
+            },
+        }
+    data: dict[str, Any] = {
+        "version": "3.8",
+        "services": services,
+        "networks": {
+            net.name: {"name": net.name, "driver": "overlay"},
+            **({"host": {"external": True, "name": "host"}} if "opa" in services else {}),
+        },
+    }
+    if manifest.chaos.auth == "token":
+        data["secrets"] = {CHAOS_SECRET: {"file": f"./{CHAOS_TOKEN_FILE}"}}
+    return data
+
+
+def render_stack(manifest: Manifest, *, digest: str | None = None) -> str:
+    import yaml
+
+    header = f"# {GENERATED_NOTE}\n# manifest sha256: {digest or 'unknown'}\n"
+    body = yaml.safe_dump(
+        stack_data(manifest), sort_keys=True, default_flow_style=False, allow_unicode=True
     )
     return header + body

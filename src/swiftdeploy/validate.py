@@ -90,7 +90,7 @@ def _skipped(name: str, title: str, reason: str) -> CheckResult:
 
 def check_service(manifest: Manifest) -> CheckResult:
     """The service can start: its image exists (compose) or its command is found (local)."""
-    if manifest.runtime == "compose":
+    if manifest.runtime in ("compose", "swarm"):
         return check_images(manifest)
     command = manifest.local.command
     if command is None:
@@ -166,7 +166,7 @@ def check_nginx(manifest: Manifest) -> CheckResult:
     """
     from swiftdeploy.render import local_nginx_target, render_nginx
 
-    if manifest.runtime == "compose":
+    if manifest.runtime in ("compose", "swarm"):
         return check_nginx_in_image(manifest)
     nginx = nginx_binary()
     if nginx is None:

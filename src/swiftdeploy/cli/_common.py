@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 runtime_option = click.option(
     "--runtime",
     "runtime_name",
-    type=click.Choice(["local", "compose"]),
+    type=click.Choice(["local", "compose", "swarm"]),
     default=None,
     help="Override the manifest's runtime.",
 )

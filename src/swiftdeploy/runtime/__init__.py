@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 RUNTIMES: dict[str, str] = {
     "local": "swiftdeploy.runtime.local:LocalRuntime",
     "compose": "swiftdeploy.runtime.compose:ComposeRuntime",
+    "swarm": "swiftdeploy.runtime.swarm:SwarmRuntime",
 }
 
 
