@@ -115,7 +115,7 @@ class SwarmRuntime(ComposeRuntime):
         )
         env[STABLE_INSTANCE_VAR] = stable_instance or (stable_rec.id if stable_rec else "")
         env[CANARY_INSTANCE_VAR] = canary_instance or (canary_rec.id if canary_rec else "")
-        _process.run(
+        result = _process.run(
             [
                 "docker",
                 "stack",
@@ -132,6 +132,12 @@ class SwarmRuntime(ComposeRuntime):
             cwd=self.project.root,
             env=env,
         )
+        # What `docker stack deploy` said (e.g. "Ignoring unsupported options: ..."), kept
+        # for the operator: swarm silently drops compose keys it does not support.
+        if result.stderr.strip():
+            self.project.ensure_state_dir()
+            with (self.project.logs_dir / "stack-deploy.log").open("a") as log:
+                log.write(result.stderr)
 
     def _running_containers(self, service: str) -> list[str]:
         """The service's running task containers, newest first."""
