@@ -77,7 +77,50 @@ class LocalRuntime:
             state.nginx = None
         if state.opa and not _alive(state.opa.pid, marker=state.opa.config):
             state.opa = None
+        if state.nginx is None:
+            state.nginx = self._adopt_nginx()
+        if state.pending:
+            self._adopt_orphans(state)
         return state
+
+    def _adopt_nginx(self) -> ProcessRecord | None:
+        """An nginx started by a command killed before it saved the state: find it again."""
+        conf = self.nginx_prefix / "nginx.conf"
+        try:
+            pid = int((self.nginx_prefix / "nginx.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return ProcessRecord(pid=pid, config=str(conf)) if _alive(pid, marker=str(conf)) else None
+
+    def _adopt_orphans(self, state: DeploymentState) -> None:
+        """Instances spawned by a killed command before their pid reached the state file.
+
+        They are recorded under no track, so the lifecycle's reconcile stops them.
+        """
+        known = {_socket_path(record.address) for record in state.instances.values()}
+        prefix = f"{self.run_dir}{os.sep}"
+        found: dict[int, tuple[int, dict[str, str]]] = {}
+        for proc in psutil.process_iter():
+            try:
+                env = proc.environ()
+                if env.get("APP_SOCKET", "").startswith(prefix):
+                    found[proc.pid] = (proc.ppid(), env)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        for pid, (ppid, env) in found.items():
+            socket = env["APP_SOCKET"]
+            if ppid in found or socket in known:
+                continue  # a server's worker goes with its parent; known ones are tracked
+            instance_id = f"orphan-{pid}"
+            state.instances[instance_id] = InstanceRecord(
+                id=instance_id,
+                track="canary",
+                mode="canary" if env.get("MODE") == "canary" else "stable",
+                version=env.get("APP_VERSION", "unknown"),
+                pid=pid,
+                address=f"unix:{socket}",
+            )
+            known.add(socket)
 
     def save(self, state: DeploymentState) -> None:
         self.project.ensure_state_dir()
