@@ -203,3 +203,39 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
     assert "would move all traffic to stable" in planned
     assert project.get("/").headers["X-Mode"] == "canary"
     assert snapshot() == before
+
+
+def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
+    project: Project,
+) -> None:
+    """kill -9 between starting a process and saving its pid: the next command finds it."""
+    from swiftdeploy.project import Project as Paths
+    from swiftdeploy.runtime.local import run_dir_for
+
+    project.ok("deploy")
+    nginx_pid = project.pids() - {
+        int(r["pid"])
+        for r in project.state()["instances"].values()  # type: ignore[union-attr]
+    }
+    stray_socket = run_dir_for(Paths.at(project.manifest)) / "stray.sock"
+    env = dict(project.env, MODE="canary", APP_VERSION="9.9.9", APP_SOCKET=str(stray_socket))
+    stray = subprocess.Popen([sys.executable, "-m", "swiftdeploy.demo"], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not stray_socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        state_file = project.root / ".swiftdeploy" / "state.json"
+        state = json.loads(state_file.read_text())
+        state["pending"] = "promote canary"
+        state["nginx"] = None  # as if killed before nginx's pid reached the state
+        state_file.write_text(json.dumps(state))
+
+        out = project.ok("rollback")
+        assert f"stopping orphan-{stray.pid}" in out
+        assert stray.wait(timeout=70) == 0
+        assert project.get("/").headers["X-Mode"] == "stable"
+        assert project.pids() >= nginx_pid  # adopted again from its pid file
+    finally:
+        if stray.poll() is None:
+            stray.kill()
+            stray.wait()
