@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,23 +25,30 @@ from e2e_support import MANIFEST, Load, Stack, docker, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
-USERS_FILE = Path(tempfile.gettempdir()) / "swiftdeploy-e2e-swarm.json"
+
+def _users_file(env: dict[str, str]) -> Path:
+    """One record per engine, in the real /tmp: concurrent runs (other TMPDIRs) that share
+    an engine must agree on who uses its swarm, or one would leave it under the other."""
+    engine = env.get("DOCKER_HOST") or "default"
+    digest = hashlib.sha256(engine.encode()).hexdigest()[:12]
+    return Path("/tmp") / f"swiftdeploy-e2e-swarm-{digest}.json"
 
 
 @contextlib.contextmanager
-def _users() -> Iterator[dict[str, object]]:
+def _users(env: dict[str, str]) -> Iterator[dict[str, object]]:
     """The shared record of which test processes use the swarm, under an exclusive lock."""
-    with open(USERS_FILE.with_suffix(".lock"), "a+") as lock:
+    users_file = _users_file(env)
+    with open(users_file.with_suffix(".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             data: dict[str, object] = {"pids": [], "initialised": False}
-            if USERS_FILE.exists():
-                data = json.loads(USERS_FILE.read_text() or "{}") or data
+            if users_file.exists():
+                data = json.loads(users_file.read_text() or "{}") or data
             pids = data.get("pids")
             alive = [pid for pid in pids if _alive(pid)] if isinstance(pids, list) else []
             data["pids"] = alive
             yield data
-            USERS_FILE.write_text(json.dumps(data))
+            users_file.write_text(json.dumps(data))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -59,7 +66,7 @@ def _alive(pid: object) -> bool:
 @pytest.fixture(scope="session")
 def swarm(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """A single-node swarm on the tests' engine; left again if these tests started it."""
-    with _users() as data:
+    with _users(docker_env) as data:
         state = docker(docker_env, "info", "--format", "{{.Swarm.LocalNodeState}}").strip()
         if state != "active":
             docker(docker_env, "swarm", "init", "--advertise-addr", "127.0.0.1")
@@ -70,7 +77,7 @@ def swarm(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
     try:
         yield docker_env
     finally:
-        with _users() as data:
+        with _users(docker_env) as data:
             pids = data["pids"]
             assert isinstance(pids, list)
             if os.getpid() in pids:
