@@ -12,6 +12,7 @@ from typing import Any
 
 from swiftdeploy.metrics import MetricsUnavailable, Scrape, WindowStats, scrape, window
 from swiftdeploy.runtime.base import Runtime
+from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 Progress = Callable[[float, float], None]
@@ -74,6 +75,35 @@ def measure_tracks(
         result[name] = figures(window(before[name], after[name], elapsed))
         if evidence is not None:
             evidence[name] = {"before": summary(before[name]), "after": summary(after[name])}
+    return result
+
+
+def figures_from_cache(
+    runtime: Runtime,
+    state: DeploymentState,
+    cache: ScrapeCache,
+    window_s: float,
+    *,
+    wall: Callable[[], float] = time.time,
+) -> dict[str, dict[str, Any]] | None:
+    """The window judged from a scrape `status` took window_s ago and one taken now.
+
+    None unless every live track has such a scrape (then the caller measures instead).
+    """
+    tracks = live_tracks(state)
+    now = wall()
+    slack = max(5.0, window_s / 2)
+    found = {
+        name: cache.about(inst.id, age=window_s, now=now, slack=slack)
+        for name, inst in tracks.items()
+    }
+    pairs = [(name, inst, hit) for name, inst in tracks.items() if (hit := found[name]) is not None]
+    if not tracks or len(pairs) != len(tracks):
+        return None
+    result: dict[str, dict[str, Any]] = {}
+    for name, inst, hit in pairs:
+        after = scrape_instance(runtime, inst)
+        result[name] = figures(window(hit.scrape, after, max(wall() - hit.taken_at, 1e-3)))
     return result
 
 

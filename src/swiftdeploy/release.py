@@ -104,11 +104,17 @@ def promotion_input(
     window_s: float | None,
 ) -> dict[str, Any]:
     """Measure both tracks over the window: the canary policy's input for `promote stable`."""
-    from swiftdeploy.observe import measure_tracks
+    from swiftdeploy.observe import figures_from_cache, measure_tracks
+    from swiftdeploy.scrape_cache import ScrapeCache
 
     window = window_s if window_s is not None else deployment.manifest.canary.window_s
-    deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
-    figures = measure_tracks(deployment.runtime, state, window)
+    cache = ScrapeCache(deployment.project.state_dir / "scrapes.json")
+    figures = figures_from_cache(deployment.runtime, state, cache, window) if window else None
+    if figures is not None:
+        deployment.reporter.step(f"Judging the canary's last {window:g}s from status samples")
+    else:
+        deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
+        figures = measure_tracks(deployment.runtime, state, window)
     policy_input: dict[str, Any] = {
         "action": "promote",
         "from": "canary",

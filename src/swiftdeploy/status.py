@@ -18,6 +18,7 @@ from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
 from swiftdeploy.rollout import load_rollout
+from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
 
 Clock = Callable[[], float]
@@ -33,13 +34,21 @@ class Sampler:
     recent_p99: list[float] = field(default_factory=list)
     recent_errors: list[float] = field(default_factory=list)
 
+    @property
+    def cache(self) -> ScrapeCache:
+        return ScrapeCache(self.deployment.project.state_dir / "scrapes.json")
+
     def prime(self) -> None:
         """Take the first scrape so the next sample has a window to compare with."""
         state = self.deployment.runtime.load()
+        fresh: dict[str, Scrape] = {}
         for instance in live_tracks(state).values():
             scraped = try_scrape(self.deployment.runtime, instance)
             if isinstance(scraped, Scrape):
                 self.previous[instance.id] = (self.clock(), scraped)
+                fresh[instance.id] = scraped
+        if fresh:
+            self.cache.record(fresh, time.time(), live=set(state.instances))
 
     def sample(self) -> DashboardSample:
         runtime = self.deployment.runtime
@@ -47,6 +56,7 @@ class Sampler:
         tracks: list[TrackSample] = []
         canary_figures: dict[str, Any] | None = None
         stable_figures: dict[str, Any] | None = None
+        fresh: dict[str, Scrape] = {}
         for name, instance in live_tracks(state).items():
             now = self.clock()
             scraped = try_scrape(runtime, instance)
@@ -54,6 +64,7 @@ class Sampler:
                 tracks.append(_unavailable(name, instance.version, scraped))
                 self.previous.pop(instance.id, None)
                 continue
+            fresh[instance.id] = scraped
             before = self.previous.get(instance.id)
             self.previous[instance.id] = (now, scraped)
             if before is None:
@@ -80,6 +91,8 @@ class Sampler:
                     reason="",
                 )
             )
+        if fresh:
+            self.cache.record(fresh, time.time(), live=set(state.instances))
         judged = canary_figures or stable_figures
         if judged is not None:
             self.recent_p99 = [*self.recent_p99, judged["p99_ms"] or 0.0][-30:]

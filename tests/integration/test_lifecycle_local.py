@@ -239,3 +239,17 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
         if stray.poll() is None:
             stray.kill()
             stray.wait()
+
+
+def test_promote_stable_judges_the_window_from_recent_status_samples(project: Project) -> None:
+    project.ok("deploy")
+    project.ok("promote", "canary")
+    project.ok("chaos", "error", "--rate", "1.0")
+    with Load(project.port, threads=2):
+        project.ok("status", "--count", "4", "--interval", "1", "--json")
+        refused = project.run("promote", "stable", "--window", "2")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "Judging the canary's last 2s from status samples" in refused.stdout
+    assert "[DENY] Error rate 100.00% exceeds maximum 1.00%" in refused.stdout
+    # Without samples that cover the window, the gate measures it live instead.
+    assert "Measuring the canary" in project.run("promote", "stable", "--window", "12").stdout
