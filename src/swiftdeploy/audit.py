@@ -20,7 +20,7 @@ from swiftdeploy.files import atomic_write_many
 from swiftdeploy.history import History, format_ts
 
 TABLE_ROWS = 200
-LIFECYCLE = frozenset({"deploy", "promote", "rollback", "teardown"})
+LIFECYCLE = frozenset({"deploy", "promote", "rollback", "teardown", "rollout", "reconcile"})
 CHART_NAMES = ("audit_error_rate.png", "audit_p99.png")
 Row = tuple[str, ...]
 
@@ -164,6 +164,8 @@ def _lifecycle_mode(kind: str, event: dict[str, Any]) -> str | None:
     if kind == "promote":
         target = event.get("to")
         return target if target in ("canary", "stable") else None
+    # rollout phases and reconciles change no mode themselves: the promote/rollback they
+    # lead to is recorded as its own event.
     return {"rollback": "stable", "teardown": "down"}.get(kind)
 
 
@@ -171,8 +173,10 @@ def _lifecycle_details(kind: str, event: dict[str, Any]) -> str:
     keys = {
         "deploy": ("mode", "started", "stable", "canary", "canary_weight"),
         "promote": ("from", "to", "version", "canary_weight"),
-        "rollback": ("stopped", "stable"),
+        "rollback": ("reason", "stopped", "stable"),
         "teardown": ("stopped", "clean"),
+        "rollout": ("phase", "version", "step", "weight", "message"),
+        "reconcile": ("interrupted", "stopped"),
     }[kind]
     return _kv({k: event[k] for k in keys if k in event})
 

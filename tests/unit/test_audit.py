@@ -211,3 +211,19 @@ def test_tables_keep_latest_rows_but_count_all(tmp_path: Path) -> None:
     assert audit.violations.rows[-1][-1] == "id-499"
     result = run_audit(History(tmp_path / "none.jsonl"), tmp_path / "r.md")
     assert result.summary["events"] == 0
+
+
+def test_rollout_phases_and_reconciles_join_the_timeline() -> None:
+    audit = Audit().feed(
+        [
+            {"type": "rollout", "ts": "2026-11-23T10:00:00Z", "phase": "progressing",
+             "version": "2.0.0", "step": 0, "weight": 10, "message": "canary at 10%"},
+            {"type": "rollout", "ts": "2026-11-23T10:01:00Z", "phase": "rolled_back",
+             "version": "2.0.0", "step": 1, "weight": 25, "message": "2 failed checks"},
+            {"type": "rollback", "ts": "2026-11-23T10:01:01Z", "reason": "2 failed checks"},
+            {"type": "reconcile", "ts": "2026-11-23T10:02:00Z", "interrupted": "deploy",
+             "stopped": ["orphan-1"]},
+        ]
+    )  # fmt: skip
+    assert audit.summary()["lifecycle_events"] == 4
+    assert audit.mode_changes.total == 0  # the first known mode; nothing to change from
