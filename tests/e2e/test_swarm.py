@@ -310,5 +310,23 @@ def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) 
     spec = json.loads(
         docker(stack.env, "service", "inspect", f"{stack.name}_app", "--format", "{{json .Spec}}")
     )
+    # Swarm restarts a task that dies (a new container): the next command adopts it.
+    docker(stack.env, "kill", task_container(stack, "app"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ids = docker(
+            stack.env,
+            "ps",
+            "-q",
+            "--filter",
+            f"label=com.docker.swarm.service.name={stack.name}_app",
+            "--filter",
+            "health=healthy",
+        ).split()
+        if ids:
+            break
+        time.sleep(0.5)
+    assert "already running" in stack.ok("deploy")
+    assert stack.get("/").json()["version"] == "2.0.0"
     assert spec["UpdateConfig"]["Order"] == "start-first"
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"

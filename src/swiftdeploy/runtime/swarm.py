@@ -34,6 +34,7 @@ from swiftdeploy.render import (
     CANARY_VERSION_VAR,
     CHAOS_TOKEN_FILE,
     INSTANCE_ENV,
+    NGINX_CONF_DIR,
     NGINX_REPLICAS_VAR,
     OPA_REPLICAS_VAR,
     STABLE_INSTANCE_VAR,
@@ -45,7 +46,7 @@ from swiftdeploy.render import (
 )
 from swiftdeploy.runtime.base import InstanceSpec
 from swiftdeploy.runtime.compose import CANDIDATE, DRAIN_TIMEOUT_S, ComposeRuntime, _wait_http
-from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord
+from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state
 
 STACK_TIMEOUT_S = 180.0
 TASK_START_TIMEOUT_S = 90.0
@@ -200,6 +201,52 @@ class SwarmRuntime(ComposeRuntime):
         net = networks.get(self.manifest.network.name) if isinstance(networks, dict) else None
         address = net.get("IPAddress") if isinstance(net, dict) else None
         return str(address) if address else None
+
+    # -- state -----------------------------------------------------------------------------
+
+    def load(self) -> DeploymentState:
+        """As compose, but a task swarm restarted (a new container of the same instance,
+        recognised by its SWIFTDEPLOY_INSTANCE) or a restarted nginx/OPA task is adopted."""
+        state = load_state(self.project.state_file)
+        adopted = moved = False
+        for record in state.instances.values():
+            if record.container and not self._running(record.container)[0]:
+                service = self.canary_service if record.track == "canary" else self.stable_service
+                for container in self._running_containers(service):
+                    if self._env_of(container).get(INSTANCE_ENV) == record.id:
+                        record.container = container
+                        record.pid = self._running(container)[1]
+                        record.log = f"docker logs {container[:12]}"
+                        adopted = moved = True
+                        break
+        for attribute, service in (("nginx", "nginx"), ("opa", "opa")):
+            process: ProcessRecord | None = getattr(state, attribute)
+            if process is not None and not self._running(process.config)[0]:
+                running = self._running_containers(service)
+                if running:
+                    process.config, process.pid = running[0], self._running(running[0])[1]
+                    adopted = True
+        if adopted:
+            self.save(state)
+        state = super().load()
+        if moved and state.nginx is not None:
+            # nginx resolved the replaced task's address: reload it once the name resolves
+            # to the new task (nginx.conf itself is unchanged).
+            self._wait_dns(state)
+            _process.run(
+                [
+                    "docker",
+                    "exec",
+                    state.nginx.config,
+                    "nginx",
+                    "-s",
+                    "reload",
+                    "-c",
+                    f"{NGINX_CONF_DIR}/nginx.conf",
+                ],
+                timeout=30,
+            )
+        return state
 
     # -- instances -------------------------------------------------------------------------
 
