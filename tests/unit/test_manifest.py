@@ -245,7 +245,8 @@ INVALID = [
         "optional enums",
         SEED + "runtime: k8s\npolicy:\n  on_unavailable: maybe\n",
         [
-            "manifest.yaml:14:10: runtime: must be one of 'local', 'compose' or 'swarm' (got 'k8s')",
+            "manifest.yaml:14:10: runtime: "
+            "must be one of 'local', 'compose' or 'swarm' (got 'k8s')",
             "manifest.yaml:16:19: policy.on_unavailable: "
             "must be one of 'deny' or 'allow' (got 'maybe')",
         ],
