@@ -1,4 +1,4 @@
-"""Golden renderings, and the real nginx / docker-compose accepting every one of them.
+"""Golden renderings, and the real nginx / docker-compose / docker stack accepting every one.
 
 Regenerate after an intended change with `scripts/regen-golden` and review the diff.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from swiftdeploy.render import (
     local_nginx_target,
     render_compose,
     render_nginx,
+    render_stack,
 )
 
 pytestmark = pytest.mark.integration
@@ -48,6 +50,7 @@ def renderings(case: str) -> dict[str, str]:
         "nginx.conf": render_nginx(manifest, compose_nginx_target(manifest), digest=digest),
         "nginx.local.conf": render_nginx(manifest, local, digest=digest),
         "docker-compose.yml": render_compose(manifest, digest=digest),
+        "docker-stack.yml": render_stack(manifest, digest=digest),
     }
 
 
@@ -113,6 +116,25 @@ def test_compose_golden_passes_docker_compose_config(case: str, tmp_path: Path) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_stack_golden_passes_docker_stack_config(case: str, tmp_path: Path) -> None:
+    """The docker CLI loads the swarm stack file (no daemon needed) and drops no option."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker CLI is not installed")
+    stack = tmp_path / "docker-stack.yml"
+    stack.write_text((GOLDEN / case / "docker-stack.yml").read_text())
+    result = subprocess.run(
+        [docker, "stack", "config", "--compose-file", str(stack)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "unsupported" not in result.stderr.lower(), result.stderr
 
 
 class _App(BaseHTTPRequestHandler):
