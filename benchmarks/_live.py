@@ -70,7 +70,13 @@ class CommandResult:
 class LiveProject:
     """A temporary project on the local runtime; use as a context manager."""
 
-    def __init__(self, extra_manifest: str = "", canary_data: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        extra_manifest: str = "",
+        canary_data: dict[str, Any] | None = None,
+        *,
+        bytecode_cache: bool = False,
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="sdbench-live-"))
         self.root = self.tmp / "svc"
         self.root.mkdir()
@@ -79,6 +85,11 @@ class LiveProject:
         self.manifest.write_text(MANIFEST.format(port=self.port) + extra_manifest)
         self.env = dict(os.environ, NO_COLOR="1", COLUMNS="120", SWIFTDEPLOY_NGINX=nginx_binary())
         self.canary_data = canary_data or {}
+        if bytecode_cache:
+            # Let every CLI and service process cache bytecode in a private folder, as a
+            # normal install does after its first run (see benchmarks/init_help.py).
+            self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+            self.env["PYTHONPYCACHEPREFIX"] = str(self.tmp / "pycache")
 
     def __enter__(self) -> LiveProject:
         self.ok("init")

@@ -38,6 +38,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="keep-alive connections")
     parser.add_argument("--window", type=float, default=2.0, help="promote stable --window")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="bound on the run")
+    parser.add_argument(
+        "--bytecode-cache",
+        action="store_true",
+        help="let the CLI cache bytecode in a private folder (see init_help.py)",
+    )
     add_doc_arguments(parser)
     args = parser.parse_args()
 
@@ -45,7 +50,7 @@ def main() -> None:
     timings: dict[str, list[float]] = {step: [] for step in STEPS}
     refused: list[str] = []
     cycles_done = 0
-    with LiveProject() as project:
+    with LiveProject(bytecode_cache=args.bytecode_cache) as project:
         deploy = project.ok("deploy")
         print(f"deploy {deploy.seconds:.2f}s", file=sys.stderr)
         budget_end = time.monotonic() + args.max_seconds
@@ -95,7 +100,7 @@ def main() -> None:
         )
 
     lines = [
-        HEADING,
+        HEADING + (", bytecode cached" if args.bytecode_cache else ""),
         "",
         *provenance(command_line("benchmarks/promote_under_load.py"), load_before, load_after),
         f"A temporary project on the local runtime (real nginx, real demo-service processes; "
@@ -105,7 +110,14 @@ def main() -> None:
         f"`rollback`, under a paced load of {args.rate:g} req/s requested from "
         f"{args.threads} keep-alive connections (`GET /` via nginx on 127.0.0.1, no retries) "
         "for the whole run. Times are wall times of each CLI process, as an operator sees "
-        "them (Python start-up included).",
+        "them (Python start-up included"
+        + (
+            "; with `--bytecode-cache` the CLI and services write bytecode to a private "
+            "cache, as after a normal install's first run)."
+            if args.bytecode_cache
+            else "; no bytecode cache in this environment, so each CLI process compiles its "
+            "third-party imports from source — see the start-up section)."
+        ),
         "",
         f"Load: {len(samples):,} requests in {load.stopped - load.started:.1f} s = "
         f"**{load.achieved_rate:.0f} req/s achieved** ({load.late} sends more than one "
