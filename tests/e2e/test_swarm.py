@@ -84,6 +84,8 @@ def swarm(docker_env: dict[str, str]) -> Iterator[dict[str, str]]:
                 pids.remove(os.getpid())
             if not pids and data.get("initialised"):
                 docker(docker_env, "swarm", "leave", "--force", check=False)
+                # `swarm init` created it and `swarm leave` keeps it: nothing is left behind.
+                docker(docker_env, "network", "rm", "docker_gwbridge", check=False)
                 data["initialised"] = False
 
 
