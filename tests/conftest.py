@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from lifecycle_support import MANIFEST, Project, running
+from lifecycle_support import Project, free_port, make_project
 from swiftdeploy._process import which
 
 IN_CI = os.environ.get("CI") == "true"
@@ -53,13 +51,6 @@ def opa_bin() -> str:
     return _require("opa", "SWIFTDEPLOY_OPA")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def port() -> int:
     return free_port()
@@ -67,20 +58,8 @@ def port() -> int:
 
 @pytest.fixture
 def project(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[Project]:
-    root = tmp_path / "svc"
-    root.mkdir()
-    (root / "manifest.yaml").write_text(MANIFEST.format(port=port))
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="120", SWIFTDEPLOY_NGINX=nginx_bin)
-    proj = Project(root, port, env)
-    proj.ok("init")
-    # These tests are about the lifecycle, not this busy test host: lift the CPU-load limit
-    # (the infra gate itself is exercised by test_denied_deploy_starts_nothing).
-    data = root / "policies" / "infra" / "data.json"
-    data.write_text(json.dumps({**json.loads(data.read_text()), "max_cpu_load": 1000}))
+    proj = make_project(tmp_path, port, nginx_bin)
     try:
         yield proj
     finally:
-        pids = proj.pids() if (root / ".swiftdeploy").exists() else set()
-        proj.run("teardown")
-        for pid in pids:
-            assert not running(pid), f"process {pid} survived teardown"
+        proj.teardown_and_check()

@@ -1,12 +1,16 @@
-"""What the lifecycle integration tests share: a project driven through the real CLI, and load.
+"""What the lifecycle tests share: a project driven through the real CLI, and load.
 
 Each project gets its own folder and loopback port; the CLI runs as a subprocess, exactly as
-an operator would run it, and the fixture always tears the deployment down.
+an operator would run it, and every fixture tears the deployment down and checks that no
+process it started survives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +39,13 @@ network:
 """
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @dataclass
 class Project:
     root: Path
@@ -45,19 +56,19 @@ class Project:
     def manifest(self) -> Path:
         return self.root / "manifest.yaml"
 
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "swiftdeploy", "-f", str(self.manifest), *args]
+
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "swiftdeploy", "-f", str(self.manifest), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
+            self.argv(*args), capture_output=True, text=True, timeout=timeout, env=self.env,
             check=False,
-        )
+        )  # fmt: skip
 
     def ok(self, *args: str) -> str:
         result = self.run(*args)
         assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stderr
         return result.stdout
 
     def get(self, path: str = "/", **headers: str) -> httpx.Response:
@@ -65,22 +76,59 @@ class Project:
 
     def state(self) -> dict[str, object]:
         path = self.root / ".swiftdeploy" / "state.json"
-        loaded: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+        try:
+            loaded: dict[str, object] = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
         return loaded
 
-    def pids(self) -> set[int]:
+    def state_pids(self) -> set[int]:
+        """The pids the state file records: instances, nginx and OPA."""
         state = self.state()
         instances = state.get("instances") or {}
         assert isinstance(instances, dict)
         pids = {int(rec["pid"]) for rec in instances.values()}
-        nginx = state.get("nginx")
-        if isinstance(nginx, dict):
-            pids.add(int(nginx["pid"]))
+        for key in ("nginx", "opa"):
+            record = state.get(key)
+            if isinstance(record, dict):
+                pids.add(int(record["pid"]))
         return pids
+
+    def stray_pids(self) -> set[int]:
+        """Every live process this project started: by socket folder or project path."""
+        from swiftdeploy.project import Project as Paths
+        from swiftdeploy.runtime.local import run_dir_for
+
+        run_dir = str(run_dir_for(Paths.at(self.manifest)))
+        root = str(self.root)
+        found: set[int] = set()
+        for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+            try:
+                if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid == os.getpid():
+                    continue
+                cmdline = " ".join(proc.info["cmdline"] or [])
+                if run_dir in cmdline or f"{root}/" in cmdline:
+                    found.add(proc.pid)
+                    continue
+                if run_dir in proc.environ().get("APP_SOCKET", ""):
+                    found.add(proc.pid)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
 
     def history(self) -> list[dict[str, object]]:
         path = self.root / "history.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def teardown_and_check(self) -> None:
+        before = self.state_pids() | self.stray_pids()
+        result = self.run("teardown")
+        assert "Traceback" not in result.stderr, result.stderr
+        survivors = {pid for pid in before | self.stray_pids() if running(pid)}
+        for pid in survivors:  # never leave them behind, even when failing
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
+        assert not survivors, f"processes survived teardown: {survivors}"
 
 
 def running(pid: int) -> bool:
@@ -88,6 +136,24 @@ def running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def make_project(
+    tmp_path: Path, port: int, nginx_bin: str, *, extra: str = "", env: dict[str, str] | None = None
+) -> Project:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "manifest.yaml").write_text(MANIFEST.format(port=port) + extra)
+    full_env = dict(os.environ, NO_COLOR="1", COLUMNS="120", SWIFTDEPLOY_NGINX=nginx_bin)
+    full_env.pop("SWIFTDEPLOY_OPA_URL", None)
+    full_env.update(env or {})
+    project = Project(root, port, full_env)
+    project.ok("init")
+    # Lifecycle tests are not about this busy host's load: lift the CPU-load limit (the
+    # infra gate itself is exercised by test_denied_deploy_starts_nothing).
+    data = root / "policies" / "infra" / "data.json"
+    data.write_text(json.dumps({**json.loads(data.read_text()), "max_cpu_load": 1000}))
+    return project
 
 
 @dataclass

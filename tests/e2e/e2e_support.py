@@ -4,12 +4,9 @@ helpers, and load through nginx on localhost."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +30,6 @@ runtime: compose
 policy:
   opa_port: {opa_port}
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def docker(env: dict[str, str], *args: str, check: bool = True, timeout: float = 120) -> str:
@@ -110,49 +100,3 @@ class Stack:
             "networks": docker(self.env, "network", "ls", "-q", *self.label_filter()).split(),
             "volumes": docker(self.env, "volume", "ls", "-q", *self.label_filter()).split(),
         }
-
-
-@dataclass
-class Load:
-    """Keep-alive GET traffic through nginx on localhost, counting non-2xx and errors."""
-
-    port: int
-    statuses: dict[int, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    threads: int = 2
-    max_seconds: float = 180.0
-
-    def run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10) as client:
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                try:
-                    status = client.get("/").status_code
-                except httpx.HTTPError as exc:
-                    with self.lock:
-                        self.errors.append(repr(exc))
-                else:
-                    with self.lock:
-                        self.statuses[status] = self.statuses.get(status, 0) + 1
-                time.sleep(0.005)
-
-    def __enter__(self) -> Load:
-        self.workers = [threading.Thread(target=self.run, daemon=True) for _ in range(self.threads)]
-        for worker in self.workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for worker in self.workers:
-            worker.join(timeout=30)
-
-    @property
-    def total(self) -> int:
-        return sum(self.statuses.values())
-
-    @property
-    def failures(self) -> int:
-        return sum(n for s, n in self.statuses.items() if not 200 <= s < 300) + len(self.errors)

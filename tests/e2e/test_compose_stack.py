@@ -34,7 +34,7 @@ def test_seed_flow(stack: Stack) -> None:
     assert "mode: canary" in stack.manifest.read_text()
 
     stack.ok("chaos", "error", "--rate", "0.5")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         refused = stack.run("promote", "stable", "--window", "3")
     assert load.total >= 50
     assert refused.returncode == 1, refused.stdout + refused.stderr
@@ -43,7 +43,7 @@ def test_seed_flow(stack: Stack) -> None:
     assert stack.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
 
     stack.ok("chaos", "recover")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         stack.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert stack.get("/").headers["X-Mode"] == "stable"
@@ -139,7 +139,7 @@ def test_isolation_and_hardening(stack: Stack) -> None:
 
 def test_promote_and_rollback_under_load_drop_nothing(stack: Stack) -> None:
     stack.ok("deploy")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         for _ in range(2):
             stack.ok("promote", "canary")
             time.sleep(0.3)

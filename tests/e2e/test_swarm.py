@@ -172,7 +172,7 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
 
     # The chaos token reaches the canary as a Docker secret (a file), and only there.
     stack.ok("chaos", "error", "--rate", "0.5")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         refused = stack.run("promote", "stable", "--window", "3")
     assert load.total >= 50
     assert refused.returncode == 1, refused.stdout + refused.stderr
@@ -181,7 +181,7 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
     assert stack.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
 
     stack.ok("chaos", "recover")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         started = time.monotonic()
         stack.ok("promote", "stable", "--window", "3")
         promote_s = time.monotonic() - started
@@ -291,7 +291,7 @@ def check_isolation_and_hardening(stack: Stack) -> None:
 def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) -> None:
     stack = swarm_stack
     stack.ok("deploy")
-    with Load(stack.port) as load:
+    with Load(stack.port, threads=2) as load:
         for _ in range(2):
             stack.ok("promote", "canary")
             time.sleep(0.3)

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from lifecycle_helpers import LocalProject, make_project
 
+from lifecycle_support import Project, make_project
 from swiftdeploy.history import History
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,7 +30,7 @@ TRIALS = int(os.environ.get("SWIFTDEPLOY_CRASH_TRIALS", "30"))
 
 
 @pytest.fixture
-def local(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[LocalProject]:
+def local(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[Project]:
     project = make_project(tmp_path, port, nginx_bin)
     try:
         yield project
@@ -38,7 +38,7 @@ def local(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[LocalProject]:
         project.teardown_and_check()
 
 
-def _kill_after(project: LocalProject, delay: float, *args: str) -> None:
+def _kill_after(project: Project, delay: float, *args: str) -> None:
     proc = subprocess.Popen(
         project.argv(*args), env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -49,14 +49,14 @@ def _kill_after(project: LocalProject, delay: float, *args: str) -> None:
         proc.wait(timeout=10)
 
 
-def _check(project: LocalProject, seen: set[int], what: str) -> None:
+def _check(project: Project, seen: set[int], what: str) -> None:
     result = History(project.root / "history.jsonl").verify()
     assert result.ok, f"{what}: {result}"
     seen |= project.state_pids() | project.stray_pids()
 
 
 @pytest.mark.parametrize("command", ["deploy", "promote", "rollback"])
-def test_sigkill_at_random_points_is_reconciled(local: LocalProject, command: str) -> None:
+def test_sigkill_at_random_points_is_reconciled(local: Project, command: str) -> None:
     rng = random.Random(f"crash-{command}")
     seen: set[int] = set()
     if command != "deploy":
@@ -92,12 +92,12 @@ def test_sigkill_at_random_points_is_reconciled(local: LocalProject, command: st
 
 
 def _alive(pid: int) -> bool:
-    from lifecycle_helpers import running
+    from lifecycle_support import running
 
     return running(pid)
 
 
-def test_eight_concurrent_commands_are_serialised_by_the_lock(local: LocalProject) -> None:
+def test_eight_concurrent_commands_are_serialised_by_the_lock(local: Project) -> None:
     local.ok("deploy")
     local.ok("promote", "canary")
     commands = [

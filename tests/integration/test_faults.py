@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lifecycle_helpers import LocalProject, make_project
+
+from lifecycle_support import Project, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +86,7 @@ FAULTS = [
 @pytest.fixture
 def opa_project(
     tmp_path: Path, port: int, nginx_bin: str, fake_opa: tuple[str, type[FakeOpa]]
-) -> Iterator[tuple[LocalProject, type[FakeOpa], str]]:
+) -> Iterator[tuple[Project, type[FakeOpa], str]]:
     url, handler = fake_opa
     project = make_project(
         tmp_path, port, nginx_bin, extra=OPA_SECTION, env={"SWIFTDEPLOY_OPA_URL": url}
@@ -96,13 +97,13 @@ def opa_project(
         project.teardown_and_check()
 
 
-def _point(project: LocalProject, handler: type[FakeOpa], url: str, mode: str) -> None:
+def _point(project: Project, handler: type[FakeOpa], url: str, mode: str) -> None:
     handler.mode = mode
     # "down": nothing listens on that port (the fake keeps serving for the other modes).
     project.env["SWIFTDEPLOY_OPA_URL"] = "http://127.0.0.1:9" if mode == "down" else url
 
 
-def _refused(project: LocalProject, *args: str, why: str) -> None:
+def _refused(project: Project, *args: str, why: str) -> None:
     result = project.run(*args)
     out = result.stdout + result.stderr
     assert result.returncode == 3, out
@@ -116,7 +117,7 @@ def _refused(project: LocalProject, *args: str, why: str) -> None:
 
 @pytest.mark.parametrize(("mode", "why"), FAULTS, ids=[f[0] for f in FAULTS])
 def test_policy_engine_fault_refuses_deploy(
-    opa_project: tuple[LocalProject, type[FakeOpa], str], mode: str, why: str
+    opa_project: tuple[Project, type[FakeOpa], str], mode: str, why: str
 ) -> None:
     project, handler, url = opa_project
     _point(project, handler, url, mode)
@@ -126,7 +127,7 @@ def test_policy_engine_fault_refuses_deploy(
 
 
 def test_policy_engine_faults_refuse_promote_unless_overridden(
-    opa_project: tuple[LocalProject, type[FakeOpa], str],
+    opa_project: tuple[Project, type[FakeOpa], str],
 ) -> None:
     project, handler, url = opa_project
     project.ok("deploy")
@@ -157,7 +158,7 @@ def test_policy_engine_faults_refuse_promote_unless_overridden(
 @pytest.fixture
 def fake_service_project(
     tmp_path: Path, port: int, nginx_bin: str
-) -> Iterator[tuple[LocalProject, Path]]:
+) -> Iterator[tuple[Project, Path]]:
     control = tmp_path / "control"
     control.mkdir()
     command = json.dumps([sys.executable, str(FAKE_SERVICE), "{socket}"])
@@ -183,7 +184,7 @@ METRIC_FAULTS = [
 
 
 def test_metrics_faults_refuse_promote_stable_with_the_reason(
-    fake_service_project: tuple[LocalProject, Path],
+    fake_service_project: tuple[Project, Path],
 ) -> None:
     project, control = fake_service_project
     project.ok("deploy")

@@ -59,10 +59,10 @@ def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> Non
 
 def test_deploy_is_idempotent(project: Project) -> None:
     project.ok("deploy")
-    pids = project.pids()
+    pids = project.state_pids()
     out = project.ok("deploy")
     assert "already running" in out
-    assert project.pids() == pids
+    assert project.state_pids() == pids
 
 
 def test_denied_deploy_starts_nothing(project: Project) -> None:
@@ -74,7 +74,7 @@ def test_denied_deploy_starts_nothing(project: Project) -> None:
     assert result.returncode == 1
     assert "[DENY] Disk free" in result.stdout
     assert "[BLOCKED] Deployment denied by infrastructure policy" in result.stdout
-    assert project.pids() == set()
+    assert project.state_pids() == set()
     decisions = [e for e in project.history() if e["type"] == "policy_decision"]
     assert decisions
     assert decisions[-1]["allow"] is False
@@ -121,7 +121,7 @@ def test_killed_promote_is_reconciled_by_the_next_command(project: Project) -> N
     assert state["canary"] is None
     assert project.get("/").headers["X-Mode"] == "stable"
     survivors = {pid for pid in leftover if running(pid)}
-    assert survivors == project.pids() - {state["nginx"]["pid"]}  # type: ignore[index]
+    assert survivors == project.state_pids() - {state["nginx"]["pid"]}  # type: ignore[index]
     assert project.ok("audit", "--verify")
 
 
@@ -177,7 +177,7 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
     assert "would start stable 1.0.0" in planned
     assert "[PASS] allowed" in planned
     assert snapshot() == before
-    assert project.pids() == set()
+    assert project.state_pids() == set()
 
     project.ok("deploy")
     before = snapshot()
@@ -213,7 +213,7 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
     from swiftdeploy.runtime.local import run_dir_for
 
     project.ok("deploy")
-    nginx_pid = project.pids() - {
+    nginx_pid = project.state_pids() - {
         int(r["pid"])
         for r in project.state()["instances"].values()  # type: ignore[union-attr]
     }
@@ -234,7 +234,7 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
         assert f"stopping orphan-{stray.pid}" in out
         assert stray.wait(timeout=70) == 0
         assert project.get("/").headers["X-Mode"] == "stable"
-        assert project.pids() >= nginx_pid  # adopted again from its pid file
+        assert project.state_pids() >= nginx_pid  # adopted again from its pid file
     finally:
         if stray.poll() is None:
             stray.kill()

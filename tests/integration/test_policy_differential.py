@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port
+from lifecycle_support import free_port
 from swiftdeploy.policy.embedded import EmbeddedEngine
 from swiftdeploy.policy.opa import OpaServerEngine
 from swiftdeploy.policy.server import start_server, stop_server

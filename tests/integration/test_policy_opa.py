@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import free_port
+from lifecycle_support import free_port
 from swiftdeploy.errors import PolicyDenied, PolicyUnavailable
 from swiftdeploy.policy.gate import gate
 from swiftdeploy.policy.opa import OpaServerEngine

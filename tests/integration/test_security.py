@@ -15,15 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from lifecycle_helpers import LocalProject, make_project
 
+from lifecycle_support import Project, make_project
 from swiftdeploy.history import History
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def local(tmp_path: Path, port: int, nginx_bin: str, opa_bin: str) -> Iterator[LocalProject]:
+def local(tmp_path: Path, port: int, nginx_bin: str, opa_bin: str) -> Iterator[Project]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         opa_port = sock.getsockname()[1]
@@ -36,7 +36,7 @@ def local(tmp_path: Path, port: int, nginx_bin: str, opa_bin: str) -> Iterator[L
         project.teardown_and_check()
 
 
-def _instance_client(project: LocalProject, track: str) -> httpx.Client:
+def _instance_client(project: Project, track: str) -> httpx.Client:
     state = project.state()
     instances = state["instances"]
     assert isinstance(instances, dict)
@@ -49,7 +49,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_chaos_token_opa_isolation_and_file_modes(local: LocalProject) -> None:
+def test_chaos_token_opa_isolation_and_file_modes(local: Project) -> None:
     local.ok("deploy")
     local.ok("promote", "canary")
     state_dir = local.root / ".swiftdeploy"
@@ -127,10 +127,10 @@ TAMPER = {
 
 @pytest.mark.parametrize("how", sorted(TAMPER))
 def test_tampered_history_fails_audit_verify_from_the_cli(tmp_path: Path, how: str) -> None:
-    from lifecycle_helpers import LocalProject
+    from lifecycle_support import Project
 
     path = _history(tmp_path)
-    project = LocalProject(tmp_path, 0, {**__import__("os").environ, "NO_COLOR": "1"})
+    project = Project(tmp_path, 0, {**__import__("os").environ, "NO_COLOR": "1"})
     assert project.run("audit", "--verify").returncode == 0
     lines = path.read_text().splitlines()
     path.write_text("\n".join(TAMPER[how](lines)) + "\n")

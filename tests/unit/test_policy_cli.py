@@ -39,7 +39,7 @@ def test_eval_deny_exits_1(tmp_path: Path) -> None:
 
 
 def test_eval_unavailable_exits_3(tmp_path: Path) -> None:
-    from conftest import free_port
+    from lifecycle_support import free_port
 
     proc = _eval(tmp_path, "infra", {}, "--engine", "opa", "--port", str(free_port()))
     assert proc.returncode == 3
