@@ -1,11 +1,14 @@
-"""The one place SwiftDeploy runs external programs (nginx, opa, docker).
+"""The one place SwiftDeploy runs external programs (nginx, opa, docker, service instances).
 
-Never a shell; always an argv list and a timeout; failures become CommandFailed
-carrying the command and its stderr.
+Never a shell; always an argv list. `run` waits (with a timeout) and turns a failure into
+CommandFailed carrying the command and its stderr; `spawn` starts a long-running process
+in its own session that outlives the CLI.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,3 +74,31 @@ def run(
             stderr=proc.stderr,
         )
     return result
+
+
+def spawn(argv: list[str], *, env: dict[str, str], log_path: Path) -> int:
+    """Start a detached process (own session, stdout+stderr to log_path); return its pid.
+
+    posix_spawn rather than Popen: no Popen object is left to warn that its child still
+    runs, which is the point — the process must outlive this CLI.
+    """
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        actions = [
+            (os.POSIX_SPAWN_DUP2, null_fd, 0),
+            (os.POSIX_SPAWN_DUP2, log_fd, 1),
+            (os.POSIX_SPAWN_DUP2, log_fd, 2),
+        ]
+        return os.posix_spawnp(argv[0], argv, env, file_actions=actions, setsid=True)
+    except OSError as exc:
+        raise CommandFailed(f"cannot start {argv[0]}: {exc}", argv=argv, returncode=None) from exc
+    finally:
+        os.close(log_fd)
+        os.close(null_fd)
+
+
+def reap(pid: int) -> None:
+    """Collect a child of this process that has exited, so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)

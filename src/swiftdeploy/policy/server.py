@@ -1,8 +1,8 @@
 """Start and stop the `opa run --server` process the local runtime uses.
 
 The server binds 127.0.0.1 only; its pid file and log live in the given state folder so
-`teardown` (or a later command) can stop it. Popen is used directly because this is a
-long-running server, which _process.run (run-to-completion) does not cover.
+`teardown` (or a later command) can stop it. It is started with _process.spawn, so it
+outlives the CLI that started it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +17,13 @@ from pathlib import Path
 import httpx
 import psutil
 
+from swiftdeploy._process import reap, spawn
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.files import atomic_write
 from swiftdeploy.policy.binary import find_opa
 
 PID_FILE = "opa.pid"
 
-# Servers this process started: holding the Popen keeps it from warning that the child
-# still runs when it is collected, and lets stop_server reap it rather than leave a zombie.
-_children: dict[int, subprocess.Popen[bytes]] = {}
 LOG_FILE = "opa.log"
 
 
@@ -89,13 +86,8 @@ def start_server(
         binary, "run", "--server", "--addr", f"127.0.0.1:{port}",
         "--log-level", "error", str(policies_dir),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-    _children[proc.pid] = proc
-    atomic_write(pid_path, f"{proc.pid}\n")
+    pid = spawn(argv, env=dict(os.environ), log_path=log_path)
+    atomic_write(pid_path, f"{pid}\n")
     try:
         wait_healthy(url, timeout_s=timeout_s)
     except PolicyUnavailable:
@@ -104,7 +96,7 @@ def start_server(
         raise PolicyUnavailable(
             f"policy engine unavailable: OPA did not start on {url}: {' | '.join(tail)}"
         ) from None
-    return OpaServer(proc.pid, url, log_path)
+    return OpaServer(pid, url, log_path)
 
 
 def stop_server(state_dir: Path, *, timeout_s: float = 5.0) -> bool:
@@ -125,10 +117,7 @@ def stop_server(state_dir: Path, *, timeout_s: float = 5.0) -> bool:
                 proc.kill()
                 proc.wait(timeout_s)
         stopped = True
-    child = _children.pop(pid, None)
-    if child is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout_s)
+    reap(pid)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(pid_path)
     return stopped

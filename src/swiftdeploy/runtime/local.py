@@ -147,7 +147,7 @@ class LocalRuntime:
         if spec.chaos_token:
             env["CHAOS_TOKEN"] = spec.chaos_token
         log_path = self.project.logs_dir / f"{instance_id}.log"
-        pid = _spawn(self._service_argv(socket_path), env=env, log_path=log_path)
+        pid = _process.spawn(self._service_argv(socket_path), env=env, log_path=log_path)
         record = InstanceRecord(
             id=instance_id,
             track=spec.track,
@@ -318,33 +318,9 @@ def _nginx_binary() -> str:
     return found
 
 
-def _spawn(argv: list[str], *, env: dict[str, str], log_path: Path) -> int:
-    """Start a detached process (own session) that outlives this CLI; return its pid."""
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    null_fd = os.open(os.devnull, os.O_RDONLY)
-    try:
-        actions = [
-            (os.POSIX_SPAWN_DUP2, null_fd, 0),
-            (os.POSIX_SPAWN_DUP2, log_fd, 1),
-            (os.POSIX_SPAWN_DUP2, log_fd, 2),
-        ]
-        return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
-    except OSError as exc:
-        raise CommandFailed(f"cannot start {argv[0]}: {exc}", argv=argv, returncode=None) from exc
-    finally:
-        os.close(log_fd)
-        os.close(null_fd)
-
-
-def _reap(pid: int) -> None:
-    """Collect a child of this process that has exited, so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
 def _alive(pid: int, *, marker: str) -> bool:
     """Is pid running and still the process we started (not a recycled pid)?"""
-    _reap(pid)
+    _process.reap(pid)
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
@@ -372,7 +348,7 @@ def _terminate(
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    _reap(pid)
+    _process.reap(pid)
 
 
 def _point_symlink(link: Path, target: str) -> None:
