@@ -92,12 +92,16 @@ class LiveProject:
             self.env["PYTHONPYCACHEPREFIX"] = str(self.tmp / "pycache")
 
     def __enter__(self) -> LiveProject:
-        self.ok("init")
-        # A benchmark on a busy shared host, not a test of the infra gate: lift the CPU-load
-        # limit as the lifecycle tests do.
-        self._patch("infra", {"max_cpu_load": 1000})
-        if self.canary_data:
-            self._patch("canary", self.canary_data)
+        try:
+            self.ok("init")
+            # A benchmark on a busy shared host, not a test of the infra gate: lift the
+            # CPU-load limit as the lifecycle tests do.
+            self._patch("infra", {"max_cpu_load": 1000})
+            if self.canary_data:
+                self._patch("canary", self.canary_data)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
