@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import MANIFEST, Stack, docker, free_port
+from e2e_support import MANIFEST, Stack, docker
+
+from lifecycle_support import free_port
 
 IN_CI = os.environ.get("CI") == "true"
 ROOT = Path(__file__).resolve().parents[2]

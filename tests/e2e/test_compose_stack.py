@@ -9,7 +9,9 @@ import json
 import time
 
 import pytest
-from e2e_support import Load, Stack, docker
+from e2e_support import Stack, docker
+
+from lifecycle_support import Load
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import MANIFEST, Load, Stack, docker, free_port
+from e2e_support import MANIFEST, Stack, docker
+
+from lifecycle_support import Load, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
