@@ -1,10 +1,10 @@
 """kill -9 of the CLI at seeded random points, and eight commands racing for the lock.
 
-Crash trials (30 by default, SWIFTDEPLOY_CRASH_TRIALS=48 for more): each starts a command,
-SIGKILLs
-it after a seeded delay in [0, 1.5] s, then runs the next command, which must succeed by
-reconciling; the history must verify; after teardown no process from the test survives
-(pids from state.json and any process carrying the project's socket folder or path).
+Crash trials (48 by default, about 50 in all; SWIFTDEPLOY_CRASH_TRIALS changes it): each
+starts a command, SIGKILLs it after a seeded delay in [0, 1.5] s, then runs the next
+command, which must succeed by reconciling; the history must verify; after teardown no
+process from the test survives (pids from state.json and any process carrying the
+project's socket folder or path).
 One deployed project is reused across the trials of a test to bound the time.
 """
 
@@ -26,7 +26,7 @@ from swiftdeploy.history import History
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TRIALS = int(os.environ.get("SWIFTDEPLOY_CRASH_TRIALS", "30"))
+TRIALS = int(os.environ.get("SWIFTDEPLOY_CRASH_TRIALS", "48"))
 
 
 @pytest.fixture
