@@ -355,18 +355,9 @@ def _nginx_objects(
         }
     )
     probe = {"tcpSocket": {"port": "http"}, "timeoutSeconds": 3}
-    container: dict[str, Any] = {
-        "name": "nginx",
-        "image": nginx.image,
-        "imagePullPolicy": "IfNotPresent",
-        "ports": [
-            {"name": "http", "containerPort": nginx_container_port(manifest), "protocol": "TCP"}
-        ],
-        "readinessProbe": {**probe, "periodSeconds": 5},
-        "livenessProbe": {**probe, "periodSeconds": 10, "initialDelaySeconds": 5},
-        "resources": _resources("50m", "128Mi", "500m"),
-        "volumeMounts": mounts,
-    }
+    container = _sidecar_container(
+        "nginx", nginx.image, nginx_container_port(manifest), probe, mounts
+    )
     deployment = _deployment(
         names=names,
         namespace=namespace,
@@ -383,6 +374,22 @@ def _nginx_objects(
     # The Service answers on nginx.port whatever port the container listens on.
     service = _service(names, namespace, names.nginx, labels, selector, nginx.port)
     return [config_map, deployment, service]
+
+
+def _sidecar_container(
+    name: str, image: str, port: int, probe: dict[str, Any], mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """nginx's and OPA's container: one named port, probes on it, small fixed resources."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "periodSeconds": 5},
+        "livenessProbe": {**probe, "periodSeconds": 10, "initialDelaySeconds": 5},
+        "resources": _resources("50m", "128Mi", "500m"),
+        "volumeMounts": mounts,
+    }
 
 
 def _policy_config_key(rel: str) -> str:
@@ -419,17 +426,8 @@ def _opa_objects(
     )
     mounts.append({"name": "policies", "mountPath": "/policies", "readOnly": True})
     probe = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 3}
-    container = {
-        "name": "opa",
-        "image": OPA_IMAGE,
-        "imagePullPolicy": "IfNotPresent",
-        "args": ["run", "--server", "--addr", f"0.0.0.0:{OPA_PORT}", "/policies"],
-        "ports": [{"name": "http", "containerPort": OPA_PORT, "protocol": "TCP"}],
-        "readinessProbe": {**probe, "periodSeconds": 5},
-        "livenessProbe": {**probe, "periodSeconds": 10, "initialDelaySeconds": 5},
-        "resources": _resources("50m", "128Mi", "500m"),
-        "volumeMounts": mounts,
-    }
+    container = _sidecar_container("opa", OPA_IMAGE, OPA_PORT, probe, mounts)
+    container["args"] = ["run", "--server", "--addr", f"0.0.0.0:{OPA_PORT}", "/policies"]
     deployment = _deployment(
         names=names,
         namespace=namespace,
