@@ -34,7 +34,7 @@ def _require(program: str, env_var: str) -> str:
         cache = Path.home() / ".cache" / "swiftdeploy" / "bin" / program
         found = str(cache) if cache.is_file() else None
     if found is None:
-        message = f"{program} not found (run scripts/setup-test-env)"
+        message = f"{program} not found (run scripts/test, which installs nginx and OPA)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
