@@ -48,7 +48,7 @@ def nginx_binary() -> str:
     ):
         if candidate and Path(candidate).is_file():
             return candidate
-    raise SystemExit("nginx not found (run scripts/setup-test-env)")
+    raise SystemExit("nginx not found (run scripts/setup)")
 
 
 def free_port() -> int:
