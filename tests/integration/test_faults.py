@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle_support import Project, make_project
+from lifecycle_support import Project, http_server, make_project, reply
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +46,7 @@ class FakeOpa(http.server.BaseHTTPRequestHandler):
         }.get(type(self).mode, (ALLOW, 200))
         if type(self).mode == "slow":
             time.sleep(1.5)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        reply(self, status, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -63,14 +55,8 @@ class FakeOpa(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_opa() -> Iterator[tuple[str, type[FakeOpa]]]:
     handler = type("Handler", (FakeOpa,), {})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as url:
+        yield url, handler
 
 
 OPA_SECTION = "policy:\n  engine: opa\n  timeout_s: 0.5\n"

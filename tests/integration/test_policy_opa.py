@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lifecycle_support import free_port
+from lifecycle_support import free_port, http_server, reply
 from swiftdeploy.errors import PolicyDenied, PolicyUnavailable
 from swiftdeploy.policy.gate import gate
 from swiftdeploy.policy.opa import OpaServerEngine
@@ -151,14 +150,7 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
             body, status = b'{"result": {"allow": "true"}}', 200
         else:
             body, status = json.dumps({"result": {"allow": True, "deny": []}}).encode(), 200
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out first, which is the point of "slow"
+        reply(self, status, body)  # a client that timed out first is the point of "slow"
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -167,14 +159,8 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def faulty() -> Iterator[tuple[str, type[_Faulty]]]:
     handler = type("Handler", (_Faulty,), {})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as url:
+        yield url, handler
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,15 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from lifecycle_support import Load, Project
+from lifecycle_support import Load, Project, http_server
 
 pytestmark = pytest.mark.integration
 
@@ -91,14 +90,8 @@ class Receiver(BaseHTTPRequestHandler):
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     events: list[dict[str, Any]] = []
     handler = type("Handler", (Receiver,), {"events": events})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", events
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(handler) as url:
+        yield f"{url}/hook", events
 
 
 def test_healthy_canary_walks_every_step_and_becomes_stable(
