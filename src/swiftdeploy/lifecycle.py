@@ -17,7 +17,6 @@ from swiftdeploy.errors import (
     HealthTimeout,
     PolicyDenied,
     PolicyUnavailable,
-    SwiftDeployError,
     UsageError,
 )
 from swiftdeploy.history import History
@@ -272,8 +271,3 @@ def require_running(state: DeploymentState) -> InstanceRecord:
     if stable is None:
         raise UsageError("nothing is deployed", hint="run 'swiftdeploy deploy' first")
     return stable
-
-
-def ensure_not_empty(value: object, message: str) -> None:
-    if not value:
-        raise SwiftDeployError(message)

@@ -112,7 +112,7 @@ def plan_deploy(deployment: Deployment) -> Plan:
 def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
     state = deployment.runtime.load()
     target = version or deployment.manifest.services.version
-    current = "canary" if state.canary else "stable"
+    current = state.mode
     spec = deployment.manifest.canary
     weights = spec.steps or [spec.weight]
     steps = [f"start canary {target} beside stable", f"shift traffic to it: {weights} %"]

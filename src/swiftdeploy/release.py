@@ -55,7 +55,7 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
         state = deployment.reconcile()
         stable = require_running(state)
         target_version = version or deployment.manifest.services.version
-        current = _mode(state)
+        current = state.mode
         deployment.ask_policy(
             "canary",
             {"action": "promote", "from": current, "to": "canary", "version": target_version},
@@ -183,10 +183,6 @@ def start_canary(deployment: Deployment, state: DeploymentState, version: str) -
     state.canary = record.id
     state.canary_weight = deployment.manifest.canary.weight
     return record
-
-
-def _mode(state: DeploymentState) -> str:
-    return "canary" if state.canary else "stable"
 
 
 def tracks(state: DeploymentState) -> dict[str, Any]:

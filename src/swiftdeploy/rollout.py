@@ -195,7 +195,7 @@ class Runner:
             state = deployment.reconcile()
             require_running(state)
             target_version = version or deployment.manifest.services.version
-            current = "canary" if state.canary else "stable"
+            current = state.mode
             deployment.ask_policy(
                 "canary",
                 {"action": "promote", "from": current, "to": "canary", "version": target_version},

@@ -59,8 +59,10 @@ class DeploymentState(BaseModel):
         return self.instances.get(self.canary) if self.canary else None
 
     @property
-    def is_empty(self) -> bool:
-        return not self.instances and self.nginx is None and self.opa is None
+    def mode(self) -> str:
+        """The deployment's mode: canary while a canary runs, stable otherwise."""
+        return "canary" if self.canary else "stable"
+
 
 
 def load_state(path: Path) -> DeploymentState:

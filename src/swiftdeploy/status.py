@@ -98,7 +98,7 @@ class Sampler:
             self.recent_p99 = [*self.recent_p99, judged["p99_ms"] or 0.0][-30:]
             self.recent_errors = [*self.recent_errors, judged["error_rate"]][-30:]
         policy = self._policy(canary_figures, stable_figures)
-        mode = "canary" if state.canary else ("stable" if state.stable else "down")
+        mode = state.mode if state.stable else "down"
         rollout = load_rollout(self.deployment)
         return DashboardSample(
             ts=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
