@@ -100,3 +100,21 @@ class Stack:
             "networks": docker(self.env, "network", "ls", "-q", *self.label_filter()).split(),
             "volumes": docker(self.env, "volume", "ls", "-q", *self.label_filter()).split(),
         }
+
+
+def assert_unreachable(stack: Stack, nginx: str, app: str, url: str) -> None:
+    """url answers neither from inside the nginx container (curl) nor the app's (python)."""
+    probe = docker(
+        stack.env, "exec", nginx, "curl", "-s", "-m", "3", "-o", "/dev/null",
+        "-w", "%{http_code}", url, check=False,
+    )  # fmt: skip
+    assert probe.strip() in ("", "000"), (url, probe)
+    python_probe = (
+        "import urllib.request as u\n"
+        "try:\n"
+        f"    u.urlopen('{url}', timeout=3); print('reached')\n"
+        "except Exception as exc:\n"
+        "    print('unreachable', type(exc).__name__)\n"
+    )
+    reached = docker(stack.env, "exec", app, "python3", "-c", python_probe)
+    assert reached.startswith("unreachable"), (url, reached)
