@@ -64,7 +64,6 @@ class DeploymentState(BaseModel):
         return "canary" if self.canary else "stable"
 
 
-
 def load_state(path: Path) -> DeploymentState:
     if not path.exists():
         return DeploymentState()
