@@ -227,3 +227,16 @@ def reply(handler: http.server.BaseHTTPRequestHandler, status: int, body: bytes)
         handler.wfile.write(body)
     except (BrokenPipeError, ConnectionResetError):
         pass
+
+
+def served_by(response: httpx.Response) -> str:
+    """The track that answered: canary responses carry `X-Mode: canary` (every one, errors
+    included), stable responses carry no X-Mode at all; the demo's `/` body names its mode too."""
+    header = response.headers.get("X-Mode")
+    assert header in (None, "canary"), f"unexpected X-Mode header {header!r}"
+    track = header or "stable"
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        if isinstance(body, dict) and "mode" in body:
+            assert body["mode"] == track, (body, response.headers)
+    return track

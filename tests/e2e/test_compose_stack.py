@@ -11,7 +11,7 @@ import time
 import pytest
 from e2e_support import Stack, assert_unreachable
 
-from lifecycle_support import Load
+from lifecycle_support import Load, served_by
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -24,15 +24,15 @@ def test_seed_flow(stack: Stack) -> None:
     assert "[PASS] Infrastructure policy" in out
     home = stack.get("/")
     assert home.status_code == 200
-    assert home.headers["X-Mode"] == "stable"
+    assert served_by(home) == "stable"
     assert home.headers["X-Deployed-By"] == "swiftdeploy"
     assert home.json()["message"] == "Welcome to SwiftDeploy [stable]"
     assert stack.get("/healthz").json()["status"] == "ok"
     assert "http_requests_total" in stack.get("/metrics").text
 
     stack.ok("promote", "canary")
-    assert stack.get("/").headers["X-Mode"] == "canary"
-    assert stack.get("/", **{"X-Canary": "never"}).headers["X-Mode"] == "stable"
+    assert served_by(stack.get("/")) == "canary"
+    assert served_by(stack.get("/", **{"X-Canary": "never"})) == "stable"
     assert "mode: canary" in stack.manifest.read_text()
 
     stack.ok("chaos", "error", "--rate", "0.5")
@@ -42,13 +42,13 @@ def test_seed_flow(stack: Stack) -> None:
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "[DENY] Error rate" in refused.stdout
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
-    assert stack.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
+    assert served_by(stack.get("/", **{"X-Canary": "always"})) == "canary"
 
     stack.ok("chaos", "recover")
     with Load(stack.port, threads=2) as load:
         stack.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
-    assert stack.get("/").headers["X-Mode"] == "stable"
+    assert served_by(stack.get("/")) == "stable"
     assert "mode: stable" in stack.manifest.read_text()
 
     status = stack.ok("status", "--once")
@@ -71,7 +71,7 @@ def test_regenerated_files_still_deploy(stack: Stack) -> None:
     stack.ok("deploy")
     response = stack.get("/")
     assert response.status_code == 200
-    assert response.headers["X-Mode"] == "stable"
+    assert served_by(response) == "stable"
     assert "already running" in stack.ok("deploy")
 
 
@@ -127,7 +127,7 @@ def test_promote_and_rollback_under_load_drop_nothing(stack: Stack) -> None:
         stack.ok("promote", "stable", "--window", "1")
     assert load.total > 200
     assert load.failures == 0, (load.statuses, load.errors[:3])
-    assert stack.get("/").headers["X-Mode"] == "stable"
+    assert served_by(stack.get("/")) == "stable"
     state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
     assert state["canary"] is None
     assert len(state["instances"]) == 1

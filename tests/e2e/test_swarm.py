@@ -23,7 +23,7 @@ import httpx
 import pytest
 from e2e_support import MANIFEST, Stack, assert_unreachable, docker
 
-from lifecycle_support import Load, free_port
+from lifecycle_support import Load, free_port, served_by
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -158,13 +158,13 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
     assert "[PASS] Infrastructure policy" in out
     home = stack.get("/")
     assert home.status_code == 200
-    assert home.headers["X-Mode"] == "stable"
+    assert served_by(home) == "stable"
     assert home.headers["X-Deployed-By"] == "swiftdeploy"
     assert stack.get("/healthz").json()["status"] == "ok"
 
     stack.ok("promote", "canary")
-    assert stack.get("/").headers["X-Mode"] == "canary"
-    assert stack.get("/", **{"X-Canary": "never"}).headers["X-Mode"] == "stable"
+    assert served_by(stack.get("/")) == "canary"
+    assert served_by(stack.get("/", **{"X-Canary": "never"})) == "stable"
     assert "mode: canary" in stack.manifest.read_text()
     decisions = [e for e in stack.history() if e["type"] == "policy_decision"]
     assert decisions
@@ -180,7 +180,7 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "[DENY] Error rate" in refused.stdout
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
-    assert stack.get("/", **{"X-Canary": "always"}).headers["X-Mode"] == "canary"
+    assert served_by(stack.get("/", **{"X-Canary": "always"})) == "canary"
 
     stack.ok("chaos", "recover")
     with Load(stack.port, threads=2) as load:
@@ -188,7 +188,7 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
         stack.ok("promote", "stable", "--window", "3")
         promote_s = time.monotonic() - started
     assert load.failures == 0, (load.statuses, load.errors[:3])
-    assert stack.get("/").headers["X-Mode"] == "stable"
+    assert served_by(stack.get("/")) == "stable"
     assert "mode: stable" in stack.manifest.read_text()
     replicas = docker(
         stack.env, "service", "inspect", f"{stack.name}_app-canary", "--format", "{{json .Spec}}"
@@ -282,7 +282,7 @@ def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) 
     assert load.total > 200
     assert load.failures == 0, (load.statuses, load.errors[:3])
     home = stack.get("/")
-    assert home.headers["X-Mode"] == "stable"
+    assert served_by(home) == "stable"
     assert home.json()["version"] == "2.0.0"
     state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
     assert state["canary"] is None

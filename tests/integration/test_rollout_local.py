@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from lifecycle_support import Load, Project, http_server
+from lifecycle_support import Load, Project, http_server, served_by
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def test_healthy_canary_walks_every_step_and_becomes_stable(
     verdicts = [e["verdict"] for e in project.history() if e["type"] == "rollout_analysis"]
     assert verdicts == ["pass", "pass", "pass"]
     after = project.get("/")
-    assert after.headers["X-Mode"] == "stable"
+    assert served_by(after) == "stable"
     assert after.json()["version"] == "2.0.0"
     wait_for(lambda: any(e["phase"] == "promoted" for e in events), timeout=10)
     assert events[0]["phase"] == "progressing"
@@ -150,7 +150,7 @@ def test_a_canary_that_breaks_at_step_two_is_rolled_back_with_evidence(
     evidence = failed[-1]["evidence"]
     assert isinstance(evidence, dict)
     assert {"canary", "stable", "figures"} <= set(evidence)
-    assert project.get("/").headers["X-Mode"] == "stable"
+    assert served_by(project.get("/")) == "stable"
     assert project.get("/").json()["version"] == "1.0.0"
     assert project.state()["canary"] is None
 
@@ -189,7 +189,7 @@ def test_pause_set_weight_resume_and_abort_steer_a_running_rollout(project: Proj
     assert code == 0, output
     assert rollout_state(project)["phase"] == "aborted"
     assert {"paused", "progressing", "aborted"} <= set(phases(project))
-    assert project.get("/").headers["X-Mode"] == "stable"
+    assert served_by(project.get("/")) == "stable"
     second = project.run("promote", "--pause")
     assert second.returncode == 2
     assert "no rollout is in progress" in second.stderr

@@ -237,7 +237,11 @@ class DemoApp:
         self.metrics: Metrics | None = (
             Metrics(settings, clock=clock, chaos=self.chaos) if settings.metrics_enabled else None
         )
-        self._mode_header = (b"x-mode", settings.mode.encode())
+        # The original task: canary mode adds `X-Mode: canary` to every response (errors
+        # included); stable mode adds no X-Mode header at all.
+        self._mode_headers: list[tuple[bytes, bytes]] = (
+            [(b"x-mode", b"canary")] if settings.mode == "canary" else []
+        )
         self._token = settings.chaos_token.encode() if settings.chaos_token else None
         openapi = Response(200, spec_bytes())
         self._handlers: dict[str, Callable[[], Response]] = {
@@ -289,7 +293,7 @@ class DemoApp:
                     "headers": [
                         (b"content-type", response.content_type),
                         (b"content-length", str(len(response.body)).encode()),
-                        self._mode_header,
+                        *self._mode_headers,
                         *response.headers,
                     ],
                 }

@@ -15,9 +15,9 @@ _MODE = {"type": "string", "enum": ["stable", "canary"]}
 _NUMBER = {"type": "number"}
 _X_MODE = {
     "X-Mode": {
-        "description": "The mode of the instance that answered.",
-        "required": True,
-        "schema": _MODE,
+        "description": "`canary` on every response of a canary instance; absent in stable mode.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["canary"]},
     }
 }
 
@@ -57,7 +57,8 @@ SPEC: dict[str, Any] = {
         "title": "SwiftDeploy demo service",
         "version": "1.0.0",
         "description": (
-            "The instrumented service SwiftDeploy deploys. Every response carries X-Mode; "
+            "The instrumented service SwiftDeploy deploys. Every canary response carries "
+            "`X-Mode: canary`; "
             "every error body is JSON."
         ),
     },
