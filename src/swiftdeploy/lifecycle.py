@@ -84,6 +84,9 @@ class Outcome:
     changed: bool
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    # False when the command ran to its end but the release did not happen (a rollout that
+    # was rolled back or aborted): the CLI exits 1, as `kubectl argo rollouts status` does.
+    succeeded: bool = True
 
 
 @dataclass

@@ -186,7 +186,13 @@ class Runner:
             "rolled_back": f"rolled back: version {rollout.version} failed its analysis",
             "aborted": f"aborted: version {rollout.version} was not promoted",
         }[rollout.phase]
-        return Outcome("rollout", True, summary, rollout.model_dump())
+        return Outcome(
+            "rollout",
+            True,
+            summary,
+            rollout.model_dump(),
+            succeeded=rollout.phase == "promoted",
+        )
 
     def _begin(self, version: str | None) -> Rollout:
         deployment = self.deployment

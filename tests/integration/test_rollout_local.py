@@ -139,7 +139,7 @@ def test_a_canary_that_breaks_at_step_two_is_rolled_back_with_evidence(
         project.ok("chaos", *chaos)
         project.ok("promote", "--resume")
         code, output = finish(proc)
-    assert code == 0, output
+    assert code == 1, output  # the release did not happen: a CI job must see a failure
     assert "rolled back" in output
     assert rollout_state(project)["phase"] == "rolled_back"
     failed = [
@@ -161,7 +161,7 @@ def test_too_little_traffic_holds_the_rollout_then_aborts_at_the_deadline(
     configure(project, {"steps": [50, 100], "interval": "1s", "progress_deadline": "3s"})
     project.ok("deploy")
     code, output = finish(start_rollout(project, "canary", "--version", "2.0.0"))
-    assert code == 0, output
+    assert code == 1, output
     assert "INCONCLUSIVE" in output
     assert rollout_state(project)["phase"] == "aborted"
     assert rollout_state(project)["step"] == 0, "a rollout must never advance on no data"
@@ -186,7 +186,7 @@ def test_pause_set_weight_resume_and_abort_steer_a_running_rollout(project: Proj
         wait_for(lambda: rollout_state(project).get("phase") == "progressing")
         project.ok("promote", "--abort")
         code, output = finish(proc)
-    assert code == 0, output
+    assert code == 1, output
     assert rollout_state(project)["phase"] == "aborted"
     assert {"paused", "progressing", "aborted"} <= set(phases(project))
     assert served_by(project.get("/")) == "stable"

@@ -8,6 +8,7 @@ import click
 
 from swiftdeploy.cli.console import console
 from swiftdeploy.cli.main import manifest_path_from
+from swiftdeploy.errors import ExitCode
 
 if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment, Outcome
@@ -47,17 +48,23 @@ def open_deployment(
 
 
 def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
+    """Print what a command did; exit 1 when it ran but the release did not happen."""
     if as_json:
         console().json(
             {
                 "action": outcome.action,
                 "changed": outcome.changed,
+                "succeeded": outcome.succeeded,
                 "summary": outcome.summary,
                 **outcome.details,
             }
         )
-    else:
+    elif outcome.succeeded:
         console().success(outcome.summary)
+    else:
+        console().failure(outcome.summary)
+    if not outcome.succeeded:
+        raise click.exceptions.Exit(int(ExitCode.FAILURE))
 
 
 dry_run_option = click.option(

@@ -43,6 +43,10 @@ class Console:
     def success(self, text: str) -> None:
         self.out.print(f"[green]{escape(text)}[/green]")
 
+    def failure(self, text: str) -> None:
+        """The outcome of a command that ran but did not release (exit 1)."""
+        self.out.print(f"[red]{escape(text)}[/red]")
+
     def warning(self, text: str) -> None:
         self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
