@@ -6,7 +6,9 @@ infra_facts round to what the policies print), plus every boundary and malformed
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,47 @@ def test_engines_agree(engines: tuple[EmbeddedEngine, OpaServerEngine]) -> None:
     assert mismatches == []
     # The table must exercise both outcomes, or agreement proves little.
     assert 20 < allowed < len(CASES) - 20
+
+
+def _per_core_inputs(rng: random.Random) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = [
+        {"disk_free_gb": 50, "cpu_load": 2.1, "cpu_count": 3},  # 0.7 x 3: a tie in doubles
+        {"disk_free_gb": 50, "cpu_load": 2.11, "cpu_count": 3},
+        {"disk_free_gb": 50, "cpu_load": 1.0},
+        {"disk_free_gb": 50, "cpu_load": 1.0, "cpu_count": 0},
+        {"disk_free_gb": 50, "cpu_load": 1.0, "cpu_count": 2.5},
+        {"disk_free_gb": 50, "cpu_load": 1.0, "cpu_count": "2"},
+    ]
+    for _ in range(60):
+        cases.append(
+            {
+                "action": "deploy",
+                "disk_free_gb": round(rng.uniform(5, 40), 1),
+                "cpu_load": round(rng.uniform(0, 8), 2),
+                "cpu_count": rng.randint(1, 16),
+            }
+        )
+    return cases
+
+
+def test_engines_agree_with_a_per_core_threshold(opa_bin: str, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(defaults_dir(), policies)
+    data = policies / "infra" / "data.json"
+    data.write_text(json.dumps({**json.loads(data.read_text()), "max_cpu_load_per_core": 0.7}))
+    server = start_server(policies, tmp_path / "opa", port=free_port(), opa_bin=opa_bin)
+    rest = OpaServerEngine(server.url, policies)
+    embedded = EmbeddedEngine(policies)
+    try:
+        answers = []
+        for case in _per_core_inputs(random.Random(7)):
+            mine, theirs = embedded.evaluate("infra", case), rest.evaluate("infra", case)
+            assert (mine.allow, mine.deny, mine.checks) == (theirs.allow, theirs.deny, theirs.checks)
+            answers.append(mine)
+    finally:
+        rest.close()
+        stop_server(tmp_path / "opa")
+    assert answers[0].allow, answers[0].deny  # 2.10 is within 0.70 x 3 on both engines
+    assert answers[1].deny == ["CPU load 2.11 exceeds maximum 2.10 (0.70 per core on 3 cores)"]
+    assert all(a.deny for a in answers[2:6])  # no usable cpu_count: fail closed
+    assert 5 < sum(a.allow for a in answers) < len(answers) - 5

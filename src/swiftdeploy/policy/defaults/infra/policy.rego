@@ -32,6 +32,8 @@ checks := {
 _disk_free := {"pass": false, "detail": "Disk free is unknown: input.disk_free_gb must be a non-negative number"} if {
 	not _nonneg(_in("disk_free_gb"))
 } else := {"pass": false, "detail": "Policy data is missing min_disk_gb"} if {
+	_min_disk_gb == null
+} else := {"pass": false, "detail": "Policy data min_disk_gb must be a non-negative number"} if {
 	not _nonneg(_min_disk_gb)
 } else := {"pass": false, "detail": sprintf("Disk free %sGB is below minimum %sGB", [_fixed1(input.disk_free_gb), _num(data.infra.min_disk_gb)])} if {
 	input.disk_free_gb < data.infra.min_disk_gb
@@ -39,11 +41,41 @@ _disk_free := {"pass": false, "detail": "Disk free is unknown: input.disk_free_g
 
 _cpu_load := {"pass": false, "detail": "CPU load is unknown: input.cpu_load must be a non-negative number"} if {
 	not _nonneg(_in("cpu_load"))
+} else := _cpu_load_per_core if {
+	_max_cpu_load_per_core != null
 } else := {"pass": false, "detail": "Policy data is missing max_cpu_load"} if {
+	_max_cpu_load == null
+} else := {"pass": false, "detail": "Policy data max_cpu_load must be a non-negative number"} if {
 	not _nonneg(_max_cpu_load)
 } else := {"pass": false, "detail": sprintf("CPU load %s exceeds maximum %s", [_fixed2(input.cpu_load), _fixed2(data.infra.max_cpu_load)])} if {
 	input.cpu_load > data.infra.max_cpu_load
 } else := {"pass": true, "detail": sprintf("CPU load %s is within maximum %s", [_fixed2(input.cpu_load), _fixed2(data.infra.max_cpu_load)])}
+
+# With max_cpu_load_per_core in the data, the limit scales with the host: the load average
+# counts runnable tasks, so 2.0 saturates a 2-core host and is idle on a 64-core one. The
+# comparison is made in the hundredths it is printed in, so both engines agree on a tie.
+_cpu_load_per_core := {"pass": false, "detail": "Policy data max_cpu_load_per_core must be a non-negative number"} if {
+	not _nonneg(_max_cpu_load_per_core)
+} else := {"pass": false, "detail": "CPU count is unknown: input.cpu_count must be a positive integer"} if {
+	not _positive_int(_in("cpu_count"))
+} else := {"pass": false, "detail": sprintf("CPU load %s exceeds maximum %s (%s per core on %d cores)", _per_core_figures)} if {
+	_hundredths(input.cpu_load) > _hundredths(_max_cpu_load_per_core * input.cpu_count)
+} else := {"pass": true, "detail": sprintf("CPU load %s is within maximum %s (%s per core on %d cores)", _per_core_figures)}
+
+_per_core_figures := [
+	_fixed2(input.cpu_load),
+	_fixed2(_max_cpu_load_per_core * input.cpu_count),
+	_fixed2(_max_cpu_load_per_core),
+	input.cpu_count,
+]
+
+_hundredths(x) := round(x * 100)
+
+_positive_int(x) if {
+	is_number(x)
+	x >= 1
+	x == floor(x)
+}
 
 _in(key) := input[key] if {
 	is_object(input)
@@ -56,6 +88,10 @@ _min_disk_gb := x if {
 
 _max_cpu_load := x if {
 	x := data.infra.max_cpu_load
+} else := null
+
+_max_cpu_load_per_core := x if {
+	x := data.infra.max_cpu_load_per_core
 } else := null
 
 _nonneg(x) if {
