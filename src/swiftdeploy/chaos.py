@@ -34,4 +34,9 @@ def send_chaos(deployment: Deployment, body: dict[str, Any]) -> Outcome:
                 detail = response.text
             raise SwiftDeployError(f"the canary refused the chaos request: {detail}")
         deployment.history.append("chaos", {"instance": canary.id, **body})
-    return Outcome("chaos", True, f"chaos {body['mode']} active on {canary.id}", {"body": body})
+    summary = (
+        f"chaos cleared on {canary.id}"
+        if body["mode"] == "recover"
+        else f"chaos {body['mode']} active on {canary.id}"
+    )
+    return Outcome("chaos", True, summary, {"body": body})

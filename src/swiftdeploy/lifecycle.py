@@ -263,7 +263,7 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
                 shutil.rmtree(project.state_dir)
                 removed.append(project.state_dir.name + "/")
         deployment.history.append("teardown", {"stopped": stopped, "clean": clean})
-    summary = f"stopped {len(stopped)} process(es)" if stopped else "nothing was running"
+    summary = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
     return Outcome(
         "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
     )

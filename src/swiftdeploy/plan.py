@@ -104,7 +104,7 @@ def plan_deploy(deployment: Deployment) -> Plan:
         if manifest.services.mode == "canary":
             steps.append(f"start a canary at {manifest.canary.weight}% of traffic")
     else:
-        steps = ["nothing to start: the stack is already running"]
+        steps = ["start nothing: the stack is already running"]
     facts = infra_facts(deployment.project.root)
     return plan(deployment, "deploy", steps=steps, domain="infra", policy_input=facts)
 

@@ -189,7 +189,7 @@ def _domain_details(sample: DashboardSample) -> dict[str, str]:
     for rule in sample.policy:
         if rule.detail:
             details.setdefault(rule.domain, []).append(rule.detail)
-    return {domain: " ".join(parts) for domain, parts in details.items()}
+    return {domain: "; ".join(parts) for domain, parts in details.items()}
 
 
 def render_lines(sample: DashboardSample) -> list[str]:

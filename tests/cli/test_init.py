@@ -64,7 +64,7 @@ def test_invalid_manifest_exits_2_without_traceback(tmp_path: Path) -> None:
     result = swiftdeploy("init", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "error: manifest.yaml:7:9: services.port: must be ≤ 65535 (got 70000)" in result.stderr
+    assert "error: manifest.yaml:11:9: services.port: must be ≤ 65535 (got 70000)" in result.stderr
     assert "services.mode: must be one of 'stable' or 'canary' (got 'x')" in result.stderr
 
 

@@ -43,7 +43,8 @@ def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> Non
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
     assert served_by(project.get("/", **{"X-Canary": "always"})) == "canary"
 
-    project.ok("chaos", "recover")
+    recovered = project.ok("chaos", "recover")
+    assert "chaos cleared on canary-" in recovered, recovered
     with Load(project.port) as load:
         project.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
@@ -161,7 +162,9 @@ def test_status_reports_each_track_and_rule_and_records_samples(project: Project
     assert samples[-1]["mode"] == "canary"
     assert samples[-1]["policy"]["canary"] == "FAIL"
 
-    project.ok("teardown")
+    stopped = project.ok("teardown")
+    assert "stopped nginx (pid " in stopped, stopped
+    assert "process(es)" not in stopped
     down = project.ok("status", "--once", "--interval", "0.2")
     assert "mode=down" in down
 
@@ -180,6 +183,8 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
     assert project.state_pids() == set()
 
     project.ok("deploy")
+    again = project.ok("deploy", "--dry-run")
+    assert "would start nothing: the stack is already running" in again, again
     before = snapshot()
     planned = project.ok("promote", "canary", "--dry-run")
     assert "-  mode: stable" in planned

@@ -156,7 +156,11 @@ def test_engines_agree_with_a_per_core_threshold(opa_bin: str, tmp_path: Path) -
         answers = []
         for case in _per_core_inputs(random.Random(7)):
             mine, theirs = embedded.evaluate("infra", case), rest.evaluate("infra", case)
-            assert (mine.allow, mine.deny, mine.checks) == (theirs.allow, theirs.deny, theirs.checks)
+            assert (mine.allow, mine.deny, mine.checks) == (
+                theirs.allow,
+                theirs.deny,
+                theirs.checks,
+            )
             answers.append(mine)
     finally:
         rest.close()

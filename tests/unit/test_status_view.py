@@ -47,8 +47,8 @@ def test_plain_lines_match_the_seed_layout() -> None:
     assert "P99 Latency: 620ms" in text
     assert "Error Rate : 6.00%" in text
     assert "Policy Compliance:" in text
-    assert "    [PASS] infra   — disk=107GB cpu=0.8" in lines
-    assert "    [FAIL] canary  — error_rate=6.00% p99=620ms" in lines
+    assert "    [PASS] infra   — disk=107GB; cpu=0.8" in lines
+    assert "    [FAIL] canary  — error_rate=6.00%; p99=620ms" in lines
     assert "\x1b" not in text
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from swiftdeploy.cli.console import console
+from swiftdeploy.cli.console import console, counted
 from swiftdeploy.cli.main import manifest_path_from
 from swiftdeploy.errors import ExitCode, HistoryError, UsageError
 from swiftdeploy.history import History, format_ts, parse_ts
@@ -62,12 +62,20 @@ def command(
     out = console()
     out.step(f"{result.report.name} generated")
     out.info(
-        f"  {s['snapshots']} snapshots | {s['violations']} violations | "
-        f"{s['mode_changes']} mode changes | {s['chaos_events']} chaos events"
+        "  "
+        + " | ".join(
+            counted(s[key], noun)
+            for key, noun in (
+                ("snapshots", "snapshot"),
+                ("violations", "violation"),
+                ("mode_changes", "mode change"),
+                ("chaos_events", "chaos event"),
+            )
+        )
     )
     if s["skipped_lines"]:
         out.warning(
-            f"{s['skipped_lines']} unreadable history lines were skipped; "
+            f"{counted(s['skipped_lines'], 'unreadable history line')} skipped; "
             "run `swiftdeploy audit --verify`"
         )
 

@@ -64,6 +64,11 @@ class Console:
             self.err.print(f"  hint: {escape(exc.hint)}")
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 snapshot`, `2 snapshots`: every noun we count takes a plain -s."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 @functools.cache
 def console(*, progress_to_stderr: bool = False) -> Console:
     return Console(progress_to_stderr=progress_to_stderr)
