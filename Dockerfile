@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1
 # The demo service image. Built offline from a host-side wheelhouse (scripts/build-images
 # fills build/wheelhouse), so the build needs no network and no package index.
-ARG BASE_IMAGE=python:3.11-slim
+# scripts/build-images passes the locally imported base (swiftdeploy-base:bookworm, a
+# debootstrap root filesystem whose label pins its tarball's sha256); the default, used only
+# by --slim-base, names its Python and Debian release.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
 
+# The tag is in BASE_IMAGE, which a linter cannot expand:
+# hadolint ignore=DL3006
 FROM ${BASE_IMAGE} AS build
 ARG WHEELHOUSE=build/wheelhouse
 COPY ${WHEELHOUSE}/ /wheelhouse/
@@ -14,6 +19,7 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /wheelhouse/swiftdeploy-*.whl \
     && /opt/venv/bin/python -c "import swiftdeploy.demo, granian, prometheus_client"
 
+# hadolint ignore=DL3006
 FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 1001 app \
     && useradd --system --uid 1001 --gid 1001 --no-create-home --home-dir /nonexistent \

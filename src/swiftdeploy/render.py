@@ -27,7 +27,13 @@ NGINX_LOG_DIR = "/var/log/swiftdeploy"
 # Inside a container /tmp is a private tmpfs, so the usual shared-/tmp risks do not apply.
 CONTAINER_TMP = "/tmp"  # noqa: S108
 DEFAULT_SLOT_COUNT = 20
-NGINX_CONF_DIR = "/etc/swiftdeploy"  # the project folder, mounted read-only into nginx
+CONNECT_TIMEOUT_S = 2  # nginx -> upstream connect; nginx.proxy_timeout bounds reads and sends
+NGINX_CONF_DIR = "/etc/swiftdeploy"  # PROXY_CONF_DIR, mounted read-only into nginx
+# The nginx.conf that runs in a container, relative to the manifest: a folder of its own,
+# made world-readable by the runtime, so nginx's unprivileged user can read it whatever the
+# mode of the project folder (a home folder is 0700). The folder, not the file: a file bind
+# mount pins the inode, so nginx would never see an nginx.conf replaced by rename.
+PROXY_CONF_DIR = ".swiftdeploy/proxy"
 CANARY_PROFILE = "canary"
 STABLE_VERSION_VAR = "SWIFTDEPLOY_STABLE_VERSION"
 CANARY_VERSION_VAR = "SWIFTDEPLOY_CANARY_VERSION"
@@ -241,6 +247,7 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         target=target,
         digest=digest or "unknown",
         proxy_timeout=manifest.nginx.proxy_timeout,
+        connect_timeout=min(CONNECT_TIMEOUT_S, manifest.nginx.proxy_timeout),
         service=manifest.services.name,
         contact=manifest.nginx.contact,
         # nginx exposes request header X-Foo-Bar as $http_x_foo_bar.
@@ -308,11 +315,9 @@ def compose_data(manifest: Manifest) -> dict[str, Any]:
         "image": nginx.image,
         **_hardening(NGINX_USER),
         "ports": [f"{nginx.port}:{nginx.port}"],
-        # The folder, not the file: a file bind mount pins the inode, so nginx would never
-        # see an nginx.conf replaced by rename (init and the runtime write atomically).
         "command": ["nginx", "-c", f"{NGINX_CONF_DIR}/nginx.conf", "-g", "daemon off;"],
         "volumes": [
-            f"./:{NGINX_CONF_DIR}:ro",
+            f"./{PROXY_CONF_DIR}:{NGINX_CONF_DIR}:ro",
             f"nginx-logs:{NGINX_LOG_DIR}",
         ],
         "tmpfs": [CONTAINER_TMP, "/run", "/var/cache/nginx"],
@@ -473,8 +478,13 @@ def stack_data(manifest: Manifest) -> dict[str, Any]:
             {"target": nginx.port, "published": nginx.port, "protocol": "tcp", "mode": "host"}
         ],
         "volumes": [
-            # The folder, not the file (nginx.conf is replaced by rename; see compose_data).
-            {"type": "bind", "source": "./", "target": NGINX_CONF_DIR, "read_only": True},
+            # The folder, not the file (see PROXY_CONF_DIR).
+            {
+                "type": "bind",
+                "source": f"./{PROXY_CONF_DIR}",
+                "target": NGINX_CONF_DIR,
+                "read_only": True,
+            },
             *copy.deepcopy(tmpfs),
             {"type": "tmpfs", "target": "/run"},
             {"type": "tmpfs", "target": "/var/cache/nginx"},

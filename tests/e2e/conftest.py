@@ -77,7 +77,8 @@ def stack(tmp_path: Path, docker_env: dict[str, str]) -> Iterator[Stack]:
     name = "".join(ch for ch in name if ch.isalnum())
     port, opa_port = free_port(), free_port()
     root = tmp_path / "svc"
-    root.mkdir()
+    # 0700, as a home folder is: nginx's unprivileged user must not need to traverse it.
+    root.mkdir(mode=0o700)
     (root / "manifest.yaml").write_text(
         MANIFEST.format(port=port, network=f"{name}-net", opa_port=opa_port)
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
-from e2e_support import Stack, assert_unreachable
+from e2e_support import Stack, assert_unreachable, docker
 
 from lifecycle_support import Load, served_by
 
@@ -137,3 +138,32 @@ def json_ok(url: str) -> bool:
     import httpx
 
     return httpx.get(url, timeout=5).status_code == 200
+
+
+def test_a_killed_app_container_fails_fast_and_is_served_again(stack: Stack) -> None:
+    assert stack.root.stat().st_mode & 0o777 == 0o700
+    stack.ok("deploy")
+    assert stack.get("/").status_code == 200
+    app = docker(
+        stack.env,
+        "ps",
+        "-q",
+        "--filter",
+        f"label=com.docker.compose.project={stack.name}",
+        "--filter",
+        "label=com.docker.compose.service=app",
+    ).split()
+    assert len(app) == 1, app
+    docker(stack.env, "kill", app[0])
+    # nginx must not dial the dead address for the whole proxy_timeout (30 s): a short
+    # connect timeout answers at once with a JSON error (the client gives up after 10 s).
+    answer = httpx.get(f"http://127.0.0.1:{stack.port}/", timeout=10)
+    assert answer.status_code in (502, 503, 504), answer.status_code
+    assert answer.json()["code"] == answer.status_code
+    # A killed container is not restarted by Docker (`docker kill` counts as a manual
+    # stop); the next deploy replaces it, and nginx dials the new container's address.
+    assert "is healthy" in stack.ok("deploy")
+    with Load(stack.port, threads=2) as load:
+        time.sleep(1)
+    assert load.total > 0
+    assert load.failures == 0, (load.statuses, load.errors[:3])

@@ -70,8 +70,12 @@ def test_nginx_has_the_seed_log_format_and_headers() -> None:
     )
     assert "add_header X-Deployed-By swiftdeploy always;" in conf
     assert "listen 8080;" in conf
-    for directive in ("proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout"):
+    for directive in ("proxy_read_timeout", "proxy_send_timeout"):
         assert f"{directive} 30s;" in conf
+    # A dead upstream fails fast: connecting has its own short bound, and so do the retries.
+    assert "proxy_connect_timeout 2s;" in conf
+    assert "proxy_next_upstream_timeout 3s;" in conf
+    assert "worker_rlimit_nofile 2048;" in conf
     assert "proxy_next_upstream error timeout;" in conf
     assert "proxy_next_upstream_tries 3;" in conf
     assert "proxy_http_version 1.1;" in conf
@@ -230,7 +234,8 @@ def test_compose_services_and_hardening() -> None:
     assert "python3" in app["healthcheck"]["test"]
     assert nginx["ports"] == ["8080:8080"]
     # The folder, read-only: a renamed nginx.conf is seen by the running container.
-    assert "./:/etc/swiftdeploy:ro" in nginx["volumes"]
+    # Its own world-readable folder, never the project folder (which may be 0700).
+    assert "./.swiftdeploy/proxy:/etc/swiftdeploy:ro" in nginx["volumes"]
     assert nginx["command"][:3] == ["nginx", "-c", "/etc/swiftdeploy/nginx.conf"]
     assert nginx["depends_on"]["app"] == {"condition": "service_healthy"}
     assert "cap_add" not in nginx

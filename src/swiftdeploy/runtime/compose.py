@@ -8,8 +8,9 @@ container is never mistaken for its successor.
 Routing is an nginx reload inside the running nginx container, never a recreation: the
 runtime renders nginx.conf for what runs, writes it beside the manifest as a candidate,
 checks it with `nginx -t` in the container, renames it into place and sends `nginx -s
-reload`. nginx mounts the project folder (read-only), not the file: a single-file bind
-mount pins the inode, so the container would never see a file replaced by rename.
+reload`. nginx mounts a folder of its own (PROXY_CONF_DIR, read-only, world-readable), not
+the project folder, whose mode may keep nginx's unprivileged user out, nor the file: a
+single-file bind mount pins the inode, so the container would never see a rename.
 
 Per-instance HTTP (metrics, chaos): the app has no host port and container addresses are
 private, so requests go through nginx on 127.0.0.1:<nginx.port> pinned to one track with
@@ -42,6 +43,7 @@ from swiftdeploy.render import (
     CHAOS_TOKEN_VAR,
     COMPOSE_PROJECT,
     NGINX_CONF_DIR,
+    PROXY_CONF_DIR,
     STABLE_VERSION_VAR,
     NginxTarget,
     compose_stack_nginx_target,
@@ -74,6 +76,10 @@ class ComposeRuntime:
         self.compose_project = project_name()
         self.stable_service = manifest.services.name
         self.canary_service = f"{manifest.services.name}-canary"
+        # nginx resolves service names when it loads its config: after a container is
+        # (re)created, reload it even when the config text is unchanged, so that it dials
+        # the new container's address and not the old one's.
+        self._addresses_changed = False
 
     # -- docker ----------------------------------------------------------------------------
 
@@ -184,6 +190,7 @@ class ComposeRuntime:
         self._compose(
             state, "up", "-d", "--no-deps", "--force-recreate", service, versions=versions
         )
+        self._addresses_changed = True
         container = self._container_id(state, service)
         pid = self._running(container)[1]
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -203,10 +210,21 @@ class ComposeRuntime:
         state.instances[record.id] = record
         return record
 
+    def _wait_container_http(self, container: str, url: str, *, timeout: float) -> None:
+        """Wait for url; if it never answers, say why: the container's state and log tail."""
+        try:
+            _wait_http(url, timeout=timeout)
+        except SwiftDeployError as exc:
+            raise SwiftDeployError(f"{exc.message}; {container_report(container)}") from exc
+
     def health(self, instance: InstanceRecord) -> Health:
         running, _ = self._running(instance.container)
         if not running:
-            return Health(False, f"container {instance.container[:12]} has exited")
+            return Health(
+                False,
+                f"container {instance.container[:12]} has exited; "
+                + container_report(instance.container),
+            )
         result = _process.run(
             ["docker", "exec", instance.container, "python3", "-c", _HEALTH_PROBE],
             timeout=15,
@@ -258,8 +276,16 @@ class ComposeRuntime:
     def _digest(self) -> str:
         return hashlib.sha256(self.project.manifest_path.read_bytes()).hexdigest()
 
+    def proxy_dir(self) -> Path:
+        """The folder nginx's container mounts, readable by its unprivileged user."""
+        folder = self.project.root / PROXY_CONF_DIR
+        self.project.ensure_state_dir()
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o755)  # explicitly: the operator's umask may be 077
+        return folder
+
     def _apply_nginx(self, state: DeploymentState, target: NginxTarget) -> None:
-        conf = self.project.nginx_conf
+        conf = self.proxy_dir() / "nginx.conf"
         wanted = render_nginx(self.manifest, target, digest=self._digest())
         if state.nginx is None:
             atomic_write(conf, wanted, mode=0o644)
@@ -267,11 +293,11 @@ class ComposeRuntime:
             return
         container = state.nginx.config
         current = conf.read_text() if conf.exists() else None
-        if current is not None and _body(current) == _body(wanted):
+        if current is not None and _body(current) == _body(wanted) and not self._addresses_changed:
             if current != wanted:
                 atomic_write(conf, wanted, mode=0o644)  # only the header changed: no reload
             return
-        candidate = self.project.root / CANDIDATE
+        candidate = conf.parent / CANDIDATE
         atomic_write(candidate, wanted, mode=0o644)
         try:
             _process.run(
@@ -306,6 +332,7 @@ class ComposeRuntime:
             timeout=30,
         )
         _wait_new_workers(state.nginx.pid, workers)
+        self._addresses_changed = False
 
     def _start_nginx(self, state: DeploymentState) -> None:
         # The log volume's one-shot chown, then nginx alone: its app dependency is already
@@ -313,7 +340,9 @@ class ComposeRuntime:
         self._compose(state, "run", "--rm", "--no-deps", "-T", "nginx-log-init")
         self._compose(state, "up", "-d", "--no-deps", "nginx")
         container = self._container_id(state, "nginx")
-        _wait_http(f"http://127.0.0.1:{self.manifest.nginx.port}/healthz", timeout=60)
+        self._wait_container_http(
+            container, f"http://127.0.0.1:{self.manifest.nginx.port}/healthz", timeout=60
+        )
         state.nginx = ProcessRecord(pid=self._running(container)[1], config=container)
 
     # -- policy engine ---------------------------------------------------------------------
@@ -327,7 +356,9 @@ class ComposeRuntime:
             render_project(self.project, self.manifest)
         self._compose(state, "up", "-d", "--no-deps", "opa")
         container = self._container_id(state, "opa")
-        _wait_http(f"http://127.0.0.1:{self.manifest.policy.opa_port}/health", timeout=60)
+        self._wait_container_http(
+            container, f"http://127.0.0.1:{self.manifest.policy.opa_port}/health", timeout=60
+        )
         state.opa = ProcessRecord(pid=self._running(container)[1], config=container)
 
     # -- teardown --------------------------------------------------------------------------
@@ -346,7 +377,7 @@ class ComposeRuntime:
         state.stable = state.canary = None
         state.canary_weight = 0
         state.nginx = state.opa = None
-        (self.project.root / CANDIDATE).unlink(missing_ok=True)
+        (self.project.root / PROXY_CONF_DIR / CANDIDATE).unlink(missing_ok=True)
         return stopped
 
 
@@ -381,6 +412,28 @@ def _wait_new_workers(pid: int, before: set[int], timeout: float = 30.0) -> None
         if current - before and not current & before:
             return
         time.sleep(0.02)
+
+
+def container_report(container: str, *, lines: int = 3) -> str:
+    """One line on why a container is not serving: its state, then its last log lines."""
+    info = _process.run(
+        ["docker", "inspect", "--format", "{{json .State}}", container], timeout=30, check=False
+    )
+    try:
+        state = json.loads(info.stdout) if info.returncode == 0 else {}
+    except ValueError:
+        state = {}
+    if not isinstance(state, dict) or not state:
+        return f"container {container[:12]} is gone"
+    status = str(state.get("Status", "unknown"))
+    if state.get("Restarting") or status == "exited":
+        status += f" (exit code {state.get('ExitCode')})"
+    logs = _process.run(
+        ["docker", "logs", "--tail", str(lines), container], timeout=30, check=False
+    )
+    tail = [line.strip() for line in (logs.stdout + logs.stderr).splitlines() if line.strip()]
+    said = " | ".join(tail[-lines:]) or "nothing"
+    return f"container {container[:12]} is {status}; its log ends: {said}"
 
 
 def _wait_http(url: str, *, timeout: float) -> None:

@@ -37,6 +37,7 @@ from swiftdeploy.render import (
     NGINX_CONF_DIR,
     NGINX_REPLICAS_VAR,
     OPA_REPLICAS_VAR,
+    PROXY_CONF_DIR,
     STABLE_INSTANCE_VAR,
     STABLE_REPLICAS_VAR,
     STABLE_VERSION_VAR,
@@ -45,7 +46,7 @@ from swiftdeploy.render import (
     render_stack,
 )
 from swiftdeploy.runtime.base import InstanceSpec
-from swiftdeploy.runtime.compose import CANDIDATE, DRAIN_TIMEOUT_S, ComposeRuntime, _wait_http
+from swiftdeploy.runtime.compose import CANDIDATE, DRAIN_TIMEOUT_S, ComposeRuntime
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state
 
 STACK_TIMEOUT_S = 180.0
@@ -78,6 +79,7 @@ class SwarmRuntime(ComposeRuntime):
         path = self.project.stack_file
         if not path.exists() or path.read_text() != wanted:
             atomic_write(path, wanted, mode=0o644)
+        self.proxy_dir()  # a bind mount's source must exist before swarm starts the task
         if not self.project.policies_dir.exists():
             from swiftdeploy.init import render_project
 
@@ -351,7 +353,9 @@ class SwarmRuntime(ComposeRuntime):
         known = {state.nginx.config} if state.nginx else set()
         self._deploy(state, nginx=1)
         container = self._wait_container("nginx", exclude=known)
-        _wait_http(f"http://127.0.0.1:{self.manifest.nginx.port}/healthz", timeout=60)
+        self._wait_container_http(
+            container, f"http://127.0.0.1:{self.manifest.nginx.port}/healthz", timeout=60
+        )
         state.nginx = ProcessRecord(pid=self._running(container)[1], config=container)
 
     # -- policy engine ---------------------------------------------------------------------
@@ -361,7 +365,9 @@ class SwarmRuntime(ComposeRuntime):
             return
         self._deploy(state, opa=1)
         container = self._wait_container("opa", exclude=set())
-        _wait_http(f"http://127.0.0.1:{self.manifest.policy.opa_port}/health", timeout=60)
+        self._wait_container_http(
+            container, f"http://127.0.0.1:{self.manifest.policy.opa_port}/health", timeout=60
+        )
         state.opa = ProcessRecord(pid=self._running(container)[1], config=container)
 
     # -- teardown --------------------------------------------------------------------------
@@ -384,7 +390,7 @@ class SwarmRuntime(ComposeRuntime):
         state.stable = state.canary = None
         state.canary_weight = 0
         state.nginx = state.opa = None
-        (self.project.root / CANDIDATE).unlink(missing_ok=True)
+        (self.project.root / PROXY_CONF_DIR / CANDIDATE).unlink(missing_ok=True)
         return stopped
 
     def _wait_gone(self) -> None:
