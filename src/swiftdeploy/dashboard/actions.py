@@ -22,7 +22,7 @@ from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.metrics import Scrape
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
-TOKEN_FILE = "dashboard.token"
+TOKEN_FILE = "dashboard.token"  # noqa: S105 - a file name, not a secret
 PID_FILE = "dashboard.pid"
 LOG_FILE = "dashboard.log"
 
@@ -180,7 +180,9 @@ def _carry_out(deployment: Deployment, action: str, weight: int | None) -> Outco
         from swiftdeploy.release import rollback
 
         return rollback(deployment)
-    from swiftdeploy.rollout import _rollout_running, control as steer, load_rollout as load
+    from swiftdeploy.rollout import _rollout_running
+    from swiftdeploy.rollout import control as steer
+    from swiftdeploy.rollout import load_rollout as load
 
     if action == "resume" and not _rollout_running(deployment):
         # Nobody walks the steps: `promote --resume` would take the rollout over and run

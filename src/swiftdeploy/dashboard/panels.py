@@ -6,6 +6,7 @@ and the clock; tests feed captured values directly.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ HIDDEN_DECISION_KEYS = frozenset({"engine", "policy_digest", "prev", "hash"})
 def series(entries: Sequence[tuple[float, Scrape]], window_fn: WindowFn) -> list[dict[str, Any]]:
     """One point per pair of consecutive cached scrapes: the windows `status` and the gate see."""
     points: list[dict[str, Any]] = []
-    for (t0, before), (t1, after) in zip(entries, entries[1:], strict=False):
+    for (t0, before), (t1, after) in itertools.pairwise(entries):
         if t1 <= t0:
             continue
         fig = window_fn(before, after, t1 - t0)
@@ -163,7 +164,7 @@ def summarise(event: dict[str, Any]) -> str:  # noqa: PLR0911 - one line per eve
         return f"rollout {event.get('phase')}: {event.get('message', '')}"
     if kind == "rollout_analysis":
         reasons = "; ".join(event.get("reasons") or []) or "analysis passed"
-        return f"step {int(event.get('step', 0)) + 1} at {event.get('weight')}%: "  + (
+        return f"step {int(event.get('step', 0)) + 1} at {event.get('weight')}%: " + (
             f"{event.get('verdict')} ({reasons})"
         )
     if kind == "promote":
