@@ -7,6 +7,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const TOKEN_KEY = "swiftdeploy.dashboard.token";
 let snapshot = null;
 let receivedAt = 0;
+const openDecisions = new Set(); // decision ids whose input the viewer unfolded
 
 function $(id) { return document.getElementById(id); }
 function el(tag, attrs, ...children) {
@@ -180,13 +181,16 @@ function renderDecisions(panel) {
     const verdict = d.verdict ? pill(d.verdict, VERDICT_KIND[d.verdict] || "wait") : null;
     const reasons = d.reasons && d.reasons.length
       ? el("ul", { class: "reasons" }, ...d.reasons.map((x) => el("li", { text: x }))) : null;
-    list.append(el("li", {},
-      el("details", {},
+    const details = el("details", { "data-decision": d.decision_id || "" },
         el("summary", {}, el("span", { class: "ts muted small", text: shortTs(d.ts), title: d.ts }), el("b", { text: d.domain }), answer, verdict,
           el("span", { class: "muted small", text: d.reason || "" })),
         el("div", { class: "muted small", text: "the exact input the policy saw:" }),
-        el("pre", { text: JSON.stringify(d.input, null, 2) })),
-      reasons));
+        el("pre", { text: JSON.stringify(d.input, null, 2) }));
+    details.open = openDecisions.has(d.decision_id);
+    details.addEventListener("toggle", () => {
+      if (details.open) openDecisions.add(d.decision_id); else openDecisions.delete(d.decision_id);
+    });
+    list.append(el("li", {}, details, reasons));
   }
 }
 
@@ -194,7 +198,7 @@ function renderHistory(panel) {
   const v = panel.verify;
   const badge = $("verify");
   if (!v) { badge.textContent = "chain: …"; badge.className = "pill pill-wait"; }
-  else if (v.ok) { badge.textContent = `chain verified · ${v.count} events`; badge.className = "pill pill-good"; }
+  else if (v.ok) { badge.textContent = `chain verified · ${v.count} events at ${clock(v.checked_at)}`; badge.className = "pill pill-good"; }
   else { badge.textContent = "chain broken: " + v.problem; badge.className = "pill pill-bad"; }
   const list = $("timeline");
   list.replaceChildren();
