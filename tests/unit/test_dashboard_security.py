@@ -51,3 +51,23 @@ def test_the_csp_allows_no_inline_script_no_framing_and_no_other_origin() -> Non
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in CSP
+
+
+def test_the_shipped_page_loads_nothing_from_another_origin() -> None:
+    from importlib import resources
+
+    assets = resources.files("swiftdeploy.dashboard").joinpath("assets")
+    names = sorted(entry.name for entry in assets.iterdir())
+    assert names == ["app.js", "favicon.svg", "index.html", "style.css"]
+    for name in names:
+        text = assets.joinpath(name).read_text()
+        # The SVG namespace is an identifier, not a fetch.
+        text = text.replace("http://www.w3.org/2000/svg", "")
+        assert "http://" not in text, name
+        assert "https://" not in text, name
+        assert "@import" not in text, name
+        assert "url(" not in text, name
+    page = assets.joinpath("index.html").read_text()
+    assert "<script src=\"/static/app.js\" defer></script>" in page
+    assert "<style" not in page  # no inline style or script: the CSP would refuse them
+    assert page.count("<script") == 1
