@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from dashboard_support import dashboard
-from lifecycle_support import Load, Project
+from lifecycle_support import Load, Project, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -200,13 +200,14 @@ def test_the_event_stream_sends_snapshots_and_ends_when_the_client_goes(
 
 
 def test_dashboard_enabled_in_the_manifest_runs_beside_the_deployment(project: Project) -> None:
+    port = free_port()
     with project.manifest.open("a") as handle:
-        handle.write(f"dashboard:\n  enabled: true\n  port: {project.port + 1}\n")
+        handle.write(f"dashboard:\n  enabled: true\n  port: {port}\n")
     deployed = json.loads(project.ok("deploy", "--json"))
-    assert deployed["dashboard"] == f"http://127.0.0.1:{project.port + 1}/"
+    assert deployed["dashboard"] == f"http://127.0.0.1:{port}/"
     pid_file = project.root / ".swiftdeploy" / "dashboard.pid"
     pid = int(pid_file.read_text())
-    answer = httpx.get(f"http://127.0.0.1:{project.port + 1}/api/overview", timeout=10)
+    answer = httpx.get(f"http://127.0.0.1:{port}/api/overview", timeout=10)
     assert answer.json()["running"] is True
     again = json.loads(project.ok("deploy", "--json"))  # idempotent: the same dashboard
     assert int(pid_file.read_text()) == pid
@@ -215,4 +216,4 @@ def test_dashboard_enabled_in_the_manifest_runs_beside_the_deployment(project: P
     assert f"dashboard (pid {pid})" in stopped
     assert not pid_file.exists()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{project.port + 1}/api/overview", timeout=5)
+        httpx.get(f"http://127.0.0.1:{port}/api/overview", timeout=5)

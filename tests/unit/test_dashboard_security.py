@@ -68,6 +68,6 @@ def test_the_shipped_page_loads_nothing_from_another_origin() -> None:
         assert "@import" not in text, name
         assert "url(" not in text, name
     page = assets.joinpath("index.html").read_text()
-    assert "<script src=\"/static/app.js\" defer></script>" in page
+    assert '<script src="/static/app.js" defer></script>' in page
     assert "<style" not in page  # no inline style or script: the CSP would refuse them
     assert page.count("<script") == 1

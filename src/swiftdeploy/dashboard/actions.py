@@ -65,13 +65,14 @@ def health(deployment: Deployment, instance: InstanceRecord) -> tuple[bool, str]
     return found.healthy, found.detail
 
 
-def record_scrapes(deployment: Deployment, scrapes: Mapping[str, Scrape], taken_at: float) -> None:
+def record_scrapes(
+    deployment: Deployment, scrapes: Mapping[str, Scrape], taken_at: float, live: set[str]
+) -> None:
     """Add this round to the scrape cache `status` keeps: the series the gate judges."""
     from swiftdeploy.scrape_cache import ScrapeCache
 
-    state = deployment.runtime.load()
     ScrapeCache(deployment.project.state_dir / "scrapes.json").record(
-        dict(scrapes), taken_at, live=set(state.instances)
+        dict(scrapes), taken_at, live=live
     )
 
 

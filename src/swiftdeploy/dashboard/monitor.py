@@ -107,7 +107,7 @@ class Monitor:
             if not isinstance(scraped, str):
                 fresh[inst.id] = scraped
         if fresh:
-            actions.record_scrapes(deployment, fresh, now)
+            actions.record_scrapes(deployment, fresh, now, set(state.instances))
         cache = actions.cached_scrapes(deployment)
         weights = panels.track_weights(state.model_dump())
         found = []

@@ -15,7 +15,7 @@ from swiftdeploy.dashboard import actions
 from swiftdeploy.errors import SwiftDeployError, UsageError
 from swiftdeploy.lifecycle import Deployment
 
-START_TIMEOUT_S = 15.0
+START_TIMEOUT_S = 60.0  # as long as an instance may take to become healthy
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,14 @@ def start_beside(deployment: Deployment) -> str | None:
             return url
         time.sleep(0.1)
     log = deployment.project.logs_dir / actions.LOG_FILE
-    raise SwiftDeployError(f"the dashboard did not start on {url}", hint=f"see its log: {log}")
+    try:
+        last = (log.read_text(errors="replace").strip().splitlines() or [""])[-1].strip()
+    except OSError:
+        last = ""
+    said = f": {last}" if last else ""
+    raise SwiftDeployError(
+        f"the dashboard did not start on {url}{said}", hint=f"see its log: {log}"
+    )
 
 
 def stop_beside(deployment: Deployment) -> list[str]:
