@@ -46,12 +46,16 @@ class Monitor:
     _verify_cost: float = 0.0
 
     def tick(self) -> dict[str, Any]:
-        """Sample once and rebuild every panel; never raises a SwiftDeployError."""
+        """Sample once and rebuild every panel; an unreadable deployment becomes `error`."""
         now = self.clock()
         try:
             snapshot = self._sample(now)
         except SwiftDeployError as exc:
             snapshot = self._stopped(now, exc.message)
+        except (OSError, ValueError) as exc:
+            # A state or rollout file that does not parse (pydantic's errors are ValueErrors):
+            # the page says so instead of failing, and recovers once the file is sound again.
+            snapshot = self._stopped(now, f"cannot read the deployment's state: {exc}")
         self.snapshot = snapshot
         self.encoded = json.dumps(snapshot, sort_keys=True, allow_nan=False, default=str)
         self.version += 1
