@@ -147,7 +147,11 @@ function renderRollout(panel) {
   const steps = el("ol", { class: "steps", id: "rollout-steps" });
   for (const s of r.steps) {
     const verdicts = el("div", { class: "verdicts" });
-    for (const a of s.analyses) verdicts.append(pill(a.verdict, VERDICT_KIND[a.verdict] || "wait"));
+    for (const a of s.analyses) {
+      const verdict = pill(a.verdict, VERDICT_KIND[a.verdict] || "wait");
+      verdict.title = a.reasons.length ? a.reasons.join("; ") : "analysis passed";
+      verdicts.append(verdict);
+    }
     steps.append(el("li", { class: "step", "data-status": s.status, "data-step": String(s.index) },
       el("div", { class: "w", text: s.weight + "%" }),
       el("div", { class: "muted small", text: `step ${s.index + 1} · ${s.status.replace("_", " ")}` }),
