@@ -10,10 +10,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swiftdeploy.dashboard import actions
 from swiftdeploy.errors import SwiftDeployError, UsageError
-from swiftdeploy.lifecycle import Deployment
+
+if TYPE_CHECKING:  # lifecycle calls in here: no import back at run time
+    from swiftdeploy.lifecycle import Deployment
 
 START_TIMEOUT_S = 60.0  # as long as an instance may take to become healthy
 
