@@ -251,7 +251,9 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     project = deployment.project
     with project.lock("teardown"):
         state = deployment.runtime.load()
-        stopped = deployment.runtime.teardown(state)
+        from swiftdeploy.dashboard.supervise import stop_beside
+
+        stopped = stop_beside(deployment) + deployment.runtime.teardown(state)
         deployment.runtime.save(state)
         removed: list[str] = []
         if clean:

@@ -184,6 +184,24 @@ class ChaosSpec(_Section):
     auth: Literal["token", "none"] = "token"
 
 
+def _ip_literal(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"not an IP address (got {value!r})") from None
+
+
+class DashboardSpec(_Section):
+    """`swiftdeploy dashboard` beside the deployment (docs/dashboard.md)."""
+
+    enabled: bool = False  # deploy starts it, teardown stops it
+    port: Port = 8090
+    bind: Annotated[str, Field(max_length=45), AfterValidator(_ip_literal)] = "127.0.0.1"
+    read_only: bool = False
+
+
 class LocalSpec(_Section):
     command: (
         Annotated[
@@ -209,6 +227,7 @@ class Manifest(_Section):
     chaos: ChaosSpec = ChaosSpec()
     local: LocalSpec = LocalSpec()
     notify: NotifySpec = NotifySpec()
+    dashboard: DashboardSpec = DashboardSpec()
 
 
 def manifest_digest(path: Path) -> str:

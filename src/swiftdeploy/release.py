@@ -45,8 +45,14 @@ def deploy(deployment: Deployment) -> Outcome:
         deployment.history.append(
             "deploy", {"mode": manifest.services.mode, "started": started, **tracks(state)}
         )
+    from swiftdeploy.dashboard.supervise import start_beside
+
+    dashboard = start_beside(deployment)  # only when the manifest enables it
     summary = "stack is healthy" if started else "already running; nothing to change"
-    return Outcome("deploy", bool(started), summary, {"started": started, **tracks(state)})
+    details = {"started": started, **tracks(state)}
+    if dashboard:
+        details["dashboard"] = dashboard
+    return Outcome("deploy", bool(started), summary, details)
 
 
 def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:

@@ -24,11 +24,12 @@ SECTIONS = [
     "## Audit at scale",
     "## Promote under load",
     "## Progressive rollout timing",
+    "## Dashboard: first render and CPU per viewer",
 ]
 
 
 def test_smoke_run_writes_every_section(tmp_path: Path, nginx_bin: str, opa_bin: str) -> None:
-    for tool in ("wrk", "hyperfine"):
+    for tool in ("wrk", "hyperfine", "chromium"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed")
     doc = tmp_path / "benchmarks.md"
@@ -43,7 +44,7 @@ def test_smoke_run_writes_every_section(tmp_path: Path, nginx_bin: str, opa_bin:
         [str(ROOT / "benchmarks" / "run"), "--smoke", "--doc", str(doc)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         env=env,
         check=False,
         cwd=ROOT,

@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "swiftdeploy.cli.status",
         "Live dashboard of throughput, P99, error rate and policy compliance.",
     ),
+    "dashboard": (
+        "swiftdeploy.cli.dashboard",
+        "Serve a live web dashboard of tracks, rollout, decisions and history.",
+    ),
     "audit": ("swiftdeploy.cli.audit", "Verify the history and write audit_report.md."),
     "policy": ("swiftdeploy.cli.policy", "Test and evaluate the Rego policies."),
     "render": (
