@@ -247,7 +247,7 @@ def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str])
 def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     project = deployment.project
     with project.lock("teardown"):
-        state = deployment.runtime.load()
+        state = _load_for_teardown(deployment)
         stopped = deployment.runtime.teardown(state)
         deployment.runtime.save(state)
         removed: list[str] = []
@@ -264,6 +264,24 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     return Outcome(
         "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
     )
+
+
+def _load_for_teardown(deployment: Deployment) -> DeploymentState:
+    """The state, or (when it cannot be read) the last good one: teardown never gives up.
+
+    The runtime's teardown also finds what this project started on its own (pid files,
+    socket folder, labels), so even an empty state stops everything.
+    """
+    from swiftdeploy.errors import StateError
+    from swiftdeploy.state import salvage_state, save_state
+
+    try:
+        return deployment.runtime.load()
+    except StateError:
+        salvaged, note = salvage_state(deployment.project.state_file)
+        deployment.reporter.tag("WARN", note, style="yellow")
+        save_state(deployment.project.state_file, salvaged)
+        return deployment.runtime.load()
 
 
 def require_running(state: DeploymentState) -> InstanceRecord:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle_support import Project, http_server, make_project, reply
+from lifecycle_support import Project, http_server, make_project, reply, running
 
 pytestmark = pytest.mark.integration
 
@@ -239,3 +239,51 @@ def test_invalid_next_nginx_config_keeps_the_running_one(
         assert answer.headers["X-Mode"] == "stable"
     finally:
         project.teardown_and_check()
+
+
+# --- a corrupt state file -------------------------------------------------------------------
+
+CORRUPT_STATES = {
+    "garbage": b"\x8f\x00garbage{{",
+    "truncated": b'{"runtime": "local", "instances": {"stable-1',
+    "empty": b"",
+    "null": b"null",
+    "list": b"[1, 2, 3]",
+    "wrong_types": b'{"runtime": 7, "instances": "many", "canary_weight": "x"}',
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPT_STATES))
+def test_corrupt_state_is_one_line_and_teardown_still_stops_everything(
+    project: Project, kind: str
+) -> None:
+    project.ok("deploy")
+    started = project.stray_pids()
+    assert started
+    state_file = project.root / ".swiftdeploy" / "state.json"
+    state_file.write_bytes(CORRUPT_STATES[kind])
+
+    result = project.run("status", "--once")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert "state.json is not a valid state" in out, out
+    assert "state.json.prev" in out, out  # the last good state is kept beside it
+
+    result = project.run("teardown")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "Traceback" not in out
+    assert not {pid for pid in started if running(pid)}, out
+    assert project.stray_pids() == set()
+    corrupt = list(state_file.parent.glob("state.json.corrupt*"))
+    assert corrupt, "the unreadable state is kept for inspection"
+
+
+def test_teardown_stops_what_a_minimal_state_does_not_name(project: Project) -> None:
+    project.ok("deploy")
+    started = project.stray_pids()
+    (project.root / ".swiftdeploy" / "state.json").write_text('{"runtime":"local"}')
+    project.ok("teardown")
+    assert not {pid for pid in started if running(pid)}
+    assert project.stray_pids() == set()

@@ -269,6 +269,9 @@ class LocalRuntime:
     # -- teardown --------------------------------------------------------------------------
 
     def teardown(self, state: DeploymentState) -> list[str]:
+        # The state may be stale, minimal or rebuilt from a corrupt file: also stop every
+        # instance whose socket lives in this project's run folder.
+        self._adopt_orphans(state)
         stopped: list[str] = []
         if state.nginx is not None:
             _terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
@@ -280,12 +283,12 @@ class LocalRuntime:
             stopped.append(f"{instance_id} (pid {pid})")
         state.stable = state.canary = None
         state.canary_weight = 0
-        if state.opa is not None:
-            from swiftdeploy.policy.server import stop_server
+        from swiftdeploy.policy.server import stop_server
 
-            stop_server(self.project.state_dir)
-            stopped.append(f"opa (pid {state.opa.pid})")
-            state.opa = None
+        opa_pid = state.opa.pid if state.opa is not None else None
+        if stop_server(self.project.state_dir) or opa_pid is not None:
+            stopped.append(f"opa (pid {opa_pid})" if opa_pid else "opa")
+        state.opa = None
         shutil.rmtree(self.run_dir, ignore_errors=True)
         return stopped
 
