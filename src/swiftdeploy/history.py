@@ -5,12 +5,17 @@ hash, 64 zeros for the first) and hash = SHA-256 of the canonical JSON of the li
 `hash`. Writers serialise on an flock'd sidecar file, so several processes can append at once.
 The sidecar also remembers the head (last seq and hash) so `verify` can tell when whole lines
 were cut off the end, which a chain alone cannot show.
+
+A reserve file beside it (`.history.jsonl.reserve`, 64 KiB) keeps room for the history
+on a disk that fills up while a command runs: an append that finds no space frees the
+reserve and writes again, so an action that happened is never missing from the trail.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -21,8 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swiftdeploy.errors import HistoryError
+from swiftdeploy.errors import DiskFull, HistoryError
 
+RESERVE_BYTES = 64 * 1024
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 GENESIS = "0" * 64
 RESERVED = frozenset({"ts", "seq", "type", "prev", "hash"})
 _CHUNK = 8192
@@ -77,9 +84,35 @@ class History:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
         self.skipped = 0  # unreadable lines passed over by the last events() call
 
     # -- writing ---------------------------------------------------------------------------
+
+    def ensure_reserve(self, *, required: bool = True) -> None:
+        """Set RESERVE_BYTES aside for the history; DiskFull (if required) when impossible."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.reserve_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size < RESERVE_BYTES:
+                    os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if required and exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot keep room for {self.path.name} ({exc.strerror}); "
+                    "nothing was changed",
+                    hint="free some space on that filesystem, then run the command again",
+                ) from None
+
+    def _release_reserve(self) -> bool:
+        try:
+            os.unlink(self.reserve_path)
+        except OSError:
+            return False
+        return True
 
     def append(self, type: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Append one event atomically with respect to other writers; return it."""
@@ -104,7 +137,12 @@ class History:
                     os.ftruncate(fd, offset)
                     repaired, _ = self._write(fd, seq, prev, "history_repair", repair)
                     seq, prev = seq + 1, repaired["hash"]
-                event, _ = self._write(fd, seq, prev, type_, payload)
+                try:
+                    event, _ = self._write(fd, seq, prev, type_, payload)
+                except DiskFull:
+                    if not self._release_reserve():
+                        raise
+                    event, _ = self._write(fd, seq, prev, type_, payload)
             finally:
                 os.close(fd)
             with contextlib.suppress(OSError):  # the head is a hint; the chain is the truth
@@ -113,6 +151,11 @@ class History:
                 os.pwrite(lock_fd, head, 0)
             return event
         except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot append to {self.path.name}: {exc.strerror}; "
+                    "history left unchanged"
+                ) from None
             raise HistoryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
         finally:
             os.close(lock_fd)  # closing releases the flock
@@ -132,6 +175,12 @@ class History:
             # Leave the file exactly as it was so the chain stays intact (e.g. disk full).
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
+            if exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot append to {self.path.name}: {exc.strerror}; "
+                    "history left unchanged",
+                    hint="free some space on that filesystem, then run the command again",
+                ) from None
             raise HistoryError(
                 f"cannot write to {self.path}: {exc.strerror or exc}; history left unchanged"
             ) from exc

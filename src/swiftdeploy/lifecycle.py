@@ -246,7 +246,7 @@ def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str])
 
 def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     project = deployment.project
-    with project.lock("teardown"):
+    with project.lock("teardown", need_space=False):
         state = _load_for_teardown(deployment)
         stopped = deployment.runtime.teardown(state)
         deployment.runtime.save(state)

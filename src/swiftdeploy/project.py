@@ -14,6 +14,7 @@ Everything is relative to the folder holding manifest.yaml:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swiftdeploy.errors import LockBusy
+from swiftdeploy.files import ensure_free_space
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,18 @@ class Project:
         return self.state_dir
 
     @contextmanager
-    def lock(self, command: str, *, wait_s: float = 5.0) -> Iterator[None]:
-        """Hold the deployment lock; after wait_s, say who holds it and give up."""
+    def lock(self, command: str, *, wait_s: float = 5.0, need_space: bool = True) -> Iterator[None]:
+        """Hold the deployment lock; after wait_s, say who holds it and give up.
+
+        With need_space, refuse (DiskFull) before anything is changed when the disk
+        is too full to record what the command does in the history. `teardown` passes
+        False: stopping processes needs no space, and the history keeps a reserve.
+        """
+        from swiftdeploy.history import History
+
+        if need_space:
+            ensure_free_space(self.root)
+        History(self.history_path).ensure_reserve(required=need_space)
         self.ensure_state_dir()
         path = self.state_dir / "lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -102,8 +114,9 @@ class Project:
                             hint="wait for it to finish, then run the command again",
                         ) from None
                     time.sleep(0.1)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{command} pid={os.getpid()}".encode(), 0)
+            with contextlib.suppress(OSError):  # who holds it is a hint (a full disk refuses it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{command} pid={os.getpid()}".encode(), 0)
             try:
                 yield
             finally:

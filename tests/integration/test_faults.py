@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -287,3 +289,76 @@ def test_teardown_stops_what_a_minimal_state_does_not_name(project: Project) -> 
     project.ok("teardown")
     assert not {pid for pid in started if running(pid)}
     assert project.stray_pids() == set()
+
+
+# --- a full disk ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "8m") -> Iterator[Path]:
+    """A real, tiny filesystem (tmpfs) at folder: writes there end in ENOSPC once it is full."""
+    if os.geteuid() != 0:
+        message = "mounting a small tmpfs needs root (CI runs as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the filesystem has no byte left; returns it (unlink to free)."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        for chunk in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * chunk)
+    return filler
+
+
+def test_disk_full_refuses_with_one_line_and_loses_nothing(
+    tmp_path: Path, port: int, nginx_bin: str
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        project = make_project(disk, port, nginx_bin)
+        data = project.root / "policies" / "infra" / "data.json"
+        data.write_text(json.dumps({**json.loads(data.read_text()), "min_disk_gb": 0}))
+        try:
+            project.ok("deploy")
+            project.ok("promote", "canary")
+            files = [
+                project.root / ".swiftdeploy" / "state.json",
+                project.root / "history.jsonl",
+                project.manifest,
+                project.root / "nginx.conf",
+            ]
+            before = [path.read_bytes() for path in files]
+            filler = fill(disk)
+            for args in (
+                ("promote", "stable", "--window", "0"),
+                ("rollback",),
+                ("promote", "canary"),
+                ("deploy",),
+            ):
+                result = project.run(*args)
+                out = result.stdout + result.stderr
+                assert result.returncode == 1, f"{args}: {out}"
+                assert "Traceback" not in out, out
+                assert "disk full:" in out, out
+                assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # error + hint
+                assert [path.read_bytes() for path in files] == before, args
+            assert project.get("/", **{"X-Canary": "always"}).status_code == 200
+
+            # teardown still stops everything on a full disk, and the history records it.
+            project.ok("teardown")
+            assert project.stray_pids() == set()
+            assert project.history()[-1]["type"] == "teardown"
+            filler.unlink()
+            project.ok("audit", "--verify")
+        finally:
+            project.teardown_and_check()

@@ -14,8 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swiftdeploy.errors import HistoryError
-from swiftdeploy.history import GENESIS, RESERVED, History, canonical, format_ts, parse_ts
+from swiftdeploy.errors import DiskFull, HistoryError
+from swiftdeploy.history import (
+    GENESIS,
+    RESERVE_BYTES,
+    RESERVED,
+    History,
+    canonical,
+    format_ts,
+    parse_ts,
+)
 
 
 def lines(path: Path) -> list[bytes]:
@@ -192,12 +200,33 @@ def test_write_failure_leaves_chain_intact(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", failing_write)
-    with pytest.raises(HistoryError, match="No space left"):
+    with pytest.raises(DiskFull, match=r"^disk full: .*No space left"):
         history.append("deploy", {"version": "3"})
     monkeypatch.undo()
     assert history.path.read_bytes() == before
     assert history.verify().ok
     assert history.append("deploy", {})["seq"] == 6
+
+
+def test_a_full_disk_spends_the_reserve_so_the_event_is_recorded(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history.ensure_reserve()
+    assert history.reserve_path.stat().st_size >= RESERVE_BYTES
+    real_write = os.write
+    failures = iter([True])
+
+    def full_until_the_reserve_is_freed(fd: int, data: Any) -> int:
+        if next(failures, False):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_until_the_reserve_is_freed)
+    event = history.append("rollback", {"stopped": "canary-1"})
+    monkeypatch.undo()
+    assert not history.reserve_path.exists()
+    assert history.verify().ok
+    assert [e["type"] for e in history.events()][-1] == "rollback" == event["type"]
 
 
 def test_events_since_until(tmp_path: Path) -> None:
