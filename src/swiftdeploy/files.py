@@ -21,6 +21,23 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 MIN_FREE_BYTES = 1024 * 1024
 
 
+def symlink_problem(path: Path) -> str | None:
+    """Why path, a symlink, cannot be followed ("dangling symlink ...", "symlink loop"), or None."""
+    if not os.path.islink(path):
+        return None
+    try:
+        Path(path).resolve(strict=True)
+    except FileNotFoundError:
+        return f"dangling symlink (its target {os.readlink(path)} does not exist)"
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"cannot follow the symlink: {exc.strerror or exc}"
+    return None
+
+
 def disk_full(path: Path, exc: OSError, *, unchanged: bool = True) -> DiskFull:
     """The one-line DiskFull for a write to path that failed with exc."""
     tail = f"; {path.name} is unchanged" if unchanged else ""

@@ -223,6 +223,11 @@ def load_manifest(path: Path) -> Manifest:
 
 def read_manifest_bytes(path: Path) -> bytes:
     """The manifest's bytes, refusing what cannot be a manifest with one clear line."""
+    from swiftdeploy.files import symlink_problem
+
+    problem = symlink_problem(path)
+    if problem:
+        raise _error(f"{path}: {problem}")
     try:
         size = path.stat().st_size
         if path.is_dir():

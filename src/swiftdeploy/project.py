@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from swiftdeploy.errors import LockBusy
-from swiftdeploy.files import ensure_free_space
+from swiftdeploy.errors import LockBusy, ManifestError
+from swiftdeploy.files import ensure_free_space, symlink_problem
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,18 @@ class Project:
 
     @classmethod
     def at(cls, manifest_path: Path) -> Project:
-        return cls(manifest_path.resolve())
+        """The project of the manifest at manifest_path (its own folder, never a link's).
+
+        The folders on the way are resolved but the manifest itself is not followed: a
+        manifest symlinked from elsewhere still gets its generated files beside the link.
+        A dangling or looping link is refused, or `init` would write through it.
+        """
+        absolute = Path(os.path.abspath(manifest_path))
+        problem = symlink_problem(absolute)
+        if problem:
+            message = f"{manifest_path}: {problem}"
+            raise ManifestError(message, problems=[message])
+        return cls(absolute.parent.resolve() / absolute.name)
 
     @property
     def root(self) -> Path:
