@@ -213,7 +213,7 @@ class Manifest(_Section):
 
 def manifest_digest(path: Path) -> str:
     """sha256 of the manifest's bytes, as written into every generated file."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_manifest_bytes(path)).hexdigest()
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -222,25 +222,51 @@ def load_manifest(path: Path) -> Manifest:
 
 
 def read_manifest_bytes(path: Path) -> bytes:
-    """The manifest's bytes, refusing what cannot be a manifest with one clear line."""
+    """The manifest's bytes, refusing what cannot be a manifest with one clear line.
+
+    The file is opened without blocking (a FIFO would wait for a writer forever), checked
+    to be a regular file on the open descriptor (not by name, which could change), and
+    read up to the limit + 1 byte: a device such as /dev/zero never fills the memory.
+    """
+    import os
+    import stat
+
     from swiftdeploy.files import symlink_problem
 
     problem = symlink_problem(path)
     if problem:
         raise _error(f"{path}: {problem}")
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise _error(f"{path}: is a directory, not a manifest file")
-        if size > MAX_MANIFEST_BYTES:
-            raise _error(f"{path}: file is larger than 1 MiB ({size} bytes)")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise _error(
             f"{path}: manifest not found", hint="run `swiftdeploy init` to write a starter one"
         ) from None
+    except IsADirectoryError:
+        raise _error(f"{path}: is a directory, not a manifest file") from None
     except OSError as exc:
         raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _error(f"{path}: is a directory, not a manifest file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _error(f"{path}: not a regular file (a FIFO, socket or device)")
+        if info.st_size > MAX_MANIFEST_BYTES:
+            raise _error(f"{path}: file is larger than 1 MiB ({info.st_size} bytes)")
+        chunks: list[bytes] = []
+        left = MAX_MANIFEST_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 65536))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_MANIFEST_BYTES:  # it grew after the size check
+        raise _error(f"{path}: file is larger than 1 MiB")
+    return data
 
 
 def parse_manifest(data: bytes, name: str = "manifest.yaml") -> Manifest:

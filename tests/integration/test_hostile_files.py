@@ -77,3 +77,19 @@ def test_generated_files_go_beside_the_symlink_not_its_target(tmp_path: Path) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert tree(elsewhere) == {"shared.yaml"}
     assert {"nginx.conf", "docker-compose.yml", "policies"} <= tree(project)
+
+
+# --- 6: manifests that are not regular files ------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "/dev/urandom"])
+def test_a_manifest_that_is_not_a_regular_file_is_refused_at_once(
+    tmp_path: Path, kind: str
+) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    if kind == "fifo":
+        os.mkfifo(manifest)
+    else:
+        manifest.symlink_to(kind)
+    for command in ("init", "validate", "deploy", "status"):
+        refused(swiftdeploy(tmp_path, command, timeout=20), 2, "not a regular file")
