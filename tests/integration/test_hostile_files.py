@@ -93,3 +93,22 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_at_once(
         manifest.symlink_to(kind)
     for command in ("init", "validate", "deploy", "status"):
         refused(swiftdeploy(tmp_path, command, timeout=20), 2, "not a regular file")
+
+
+# --- 7: integers with thousands of digits ---------------------------------------------------
+
+HUGE = {
+    "decimal port": ("port: {port}", "port: " + "9" * 5000),
+    "hex port": ("port: {port}", "port: 0x" + "f" * 5000),
+    "canary weight": ("network:", "canary:\n  weight: " + "1" * 5000 + "\nnetwork:"),
+    "negative": ("proxy_timeout: 30", "proxy_timeout: -" + "7" * 4400),
+}
+
+
+@pytest.mark.parametrize("case", list(HUGE))
+def test_an_integer_with_thousands_of_digits_is_one_line(tmp_path: Path, case: str) -> None:
+    old, new = HUGE[case]
+    text = MANIFEST.replace(old, new, 1).replace("{port}", "8080")
+    (tmp_path / "manifest.yaml").write_text(text)
+    for command in ("init", "validate", "deploy"):
+        refused(swiftdeploy(tmp_path, command), 2, "digits")
