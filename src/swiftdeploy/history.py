@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,24 @@ class History:
         self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
         self.skipped = 0  # unreadable lines passed over by the last events() call
 
+    def _require_regular_file(self) -> None:
+        """HistoryError when the history exists but is a folder, FIFO or device.
+
+        Opening a FIFO blocks and a device never ends: refuse them before any read or write.
+        """
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise HistoryError(f"{self.path.name}: cannot read: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+            raise HistoryError(
+                f"{self.path.name}: not a regular file ({kind})",
+                hint=f"move {self.path} aside; the history is an append-only file",
+            )
+
     # -- writing ---------------------------------------------------------------------------
 
     def ensure_reserve(self, *, required: bool = True) -> None:
@@ -119,6 +138,7 @@ class History:
         type_ = type
         payload = dict(payload or {})
         make_event(0, GENESIS, type_, payload, format_ts(datetime.now(UTC)))  # fail fast
+        self._require_regular_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -217,6 +237,7 @@ class History:
         low = _bound(since)
         high = _bound(until)
         self.skipped = 0
+        self._require_regular_file()
         try:
             handle = self.path.open(encoding="utf-8", errors="replace", newline="\n")
         except FileNotFoundError:
@@ -253,6 +274,7 @@ class History:
         Verifies the file as it was when the call began: lines appended meanwhile are
         left for the next run rather than mistaken for a torn write.
         """
+        self._require_regular_file()
         size, head = self._snapshot()
         count = 0
         prev = GENESIS

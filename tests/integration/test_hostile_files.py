@@ -112,3 +112,20 @@ def test_an_integer_with_thousands_of_digits_is_one_line(tmp_path: Path, case: s
     (tmp_path / "manifest.yaml").write_text(text)
     for command in ("init", "validate", "deploy"):
         refused(swiftdeploy(tmp_path, command), 2, "digits")
+
+
+# --- 8: a history that is not a file --------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "dev-zero"])
+def test_a_history_that_is_not_a_file_is_one_line(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "manifest.yaml").write_text(MANIFEST.format(port=8080))
+    history = tmp_path / "history.jsonl"
+    if kind == "directory":
+        history.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(history)
+    else:
+        history.symlink_to("/dev/zero")
+    for args in (("audit",), ("audit", "--verify"), ("teardown",)):
+        refused(swiftdeploy(tmp_path, *args, timeout=20), 1, "history.jsonl: not a regular file")
