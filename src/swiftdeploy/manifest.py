@@ -211,6 +211,28 @@ class Manifest(_Section):
     notify: NotifySpec = NotifySpec()
 
 
+def check_field(field: str, value: Any) -> Any:
+    """Validate value exactly as the manifest field `section.key` would; ValueError if not.
+
+    The CLI's arguments that stand for a manifest field (`promote --version` for
+    services.version, ...) go through this, so they obey the same charset and bounds.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    section, _, key = field.partition(".")
+    model = Manifest.model_fields[section].annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise KeyError(field)
+    info = model.model_fields[key]
+    annotated: Any = Annotated[info.annotation, *info.metadata]
+    adapter: TypeAdapter[Any] = TypeAdapter(annotated, config=ConfigDict(strict=True))
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{message} (the manifest's {field} rule)") from None
+
+
 def manifest_digest(path: Path) -> str:
     """sha256 of the manifest's bytes, as written into every generated file."""
     return hashlib.sha256(read_manifest_bytes(path)).hexdigest()

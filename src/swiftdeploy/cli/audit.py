@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from swiftdeploy.cli._common import printable, timestamp
 from swiftdeploy.cli.console import console
 from swiftdeploy.cli.main import manifest_path_from
 from swiftdeploy.errors import ExitCode, HistoryError, UsageError
@@ -15,8 +16,8 @@ from swiftdeploy.project import Project
 
 
 @click.command("audit")
-@click.option("--since", help="Only events at or after this RFC 3339 time.")
-@click.option("--until", help="Only events at or before this RFC 3339 time.")
+@click.option("--since", callback=timestamp, help="Only events at or after this RFC 3339 time.")
+@click.option("--until", callback=timestamp, help="Only events at or before this RFC 3339 time.")
 @click.option(
     "--format",
     "output_format",
@@ -30,6 +31,7 @@ from swiftdeploy.project import Project
     "--replay",
     "decision_id",
     metavar="DECISION_ID",
+    callback=printable,
     help="Re-evaluate a recorded policy decision with today's policies.",
 )
 @click.pass_context

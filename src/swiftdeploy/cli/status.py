@@ -6,13 +6,13 @@ from dataclasses import asdict
 
 import click
 
-from swiftdeploy.cli._common import json_option, open_deployment, runtime_option
+from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, runtime_option
 
 
 @click.command("status")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.2, max=3600.0),
+    type=FiniteFloatRange(min=0.2, max=3600.0),
     default=5.0,
     show_default=True,
     help="Seconds between samples (each sample covers one interval).",
