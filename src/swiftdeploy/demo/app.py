@@ -31,7 +31,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from swiftdeploy.demo.chaos import Chaos, ChaosKind, ChaosRequestError, parse_spec
+from swiftdeploy.demo.chaos import (
+    Chaos,
+    ChaosKind,
+    ChaosRequestError,
+    check_depth,
+    parse_spec,
+)
 from swiftdeploy.demo.openapi import spec_bytes
 from swiftdeploy.errors import UsageError
 
@@ -391,8 +397,12 @@ class DemoApp:
                 413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes", field="body"
             )
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
+            text = raw.decode("utf-8")
+            check_depth(text)
+            body = json.loads(text, parse_constant=_reject_constant)
+        except ChaosRequestError as exc:
+            return _error(400, "bad_request", exc.message, field=exc.field)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return _error(400, "bad_request", f"body is not valid JSON: {exc}", field="body")
         try:
             spec = parse_spec(body)
