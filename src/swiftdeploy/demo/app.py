@@ -218,6 +218,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _decode_body(raw: bytes) -> object:
+    """The JSON body, its depth bounded first; ChaosRequestError when it is not JSON."""
+    try:
+        text = raw.decode("utf-8")
+        check_depth(text)
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ChaosRequestError("body", f"body is not valid JSON: {exc}") from None
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -397,15 +407,7 @@ class DemoApp:
                 413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes", field="body"
             )
         try:
-            text = raw.decode("utf-8")
-            check_depth(text)
-            body = json.loads(text, parse_constant=_reject_constant)
-        except ChaosRequestError as exc:
-            return _error(400, "bad_request", exc.message, field=exc.field)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            return _error(400, "bad_request", f"body is not valid JSON: {exc}", field="body")
-        try:
-            spec = parse_spec(body)
+            spec = parse_spec(_decode_body(raw))
         except ChaosRequestError as exc:
             return _error(400, "bad_request", exc.message, field=exc.field)
         self.chaos.apply(spec)
