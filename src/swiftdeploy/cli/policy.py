@@ -80,10 +80,15 @@ def eval_cmd(
     if not isinstance(document, dict):
         raise UsageError("--input must hold a JSON object")
     policies = _policies_dir(ctx)
-    if engine == "opa":
-        with OpaServerEngine(url or f"http://127.0.0.1:{port}", policies,
-                             timeout_s=timeout_s) as rest:  # fmt: skip
+    if engine == "opa" and url:
+        with OpaServerEngine(url, policies, timeout_s=timeout_s) as rest:
             decision = rest.evaluate(domain, document)
+    elif engine == "opa":  # the project's own OPA, with its token
+        from swiftdeploy.policy.engines import own_server_engine
+
+        decision = own_server_engine(policies, port=port, timeout_s=timeout_s).evaluate(
+            domain, document
+        )
     else:
         decision = EmbeddedEngine(policies).evaluate(domain, document)
     console().json(decision.to_json())
