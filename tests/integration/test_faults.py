@@ -362,3 +362,38 @@ def test_disk_full_refuses_with_one_line_and_loses_nothing(
             project.ok("audit", "--verify")
         finally:
             project.teardown_and_check()
+
+
+# --- the nginx master killed ----------------------------------------------------------------
+
+
+def _nginx_workers(project: Project) -> tuple[int, set[int]]:
+    import psutil
+
+    nginx = project.state()["nginx"]
+    assert isinstance(nginx, dict)
+    master = int(nginx["pid"])
+    return master, {child.pid for child in psutil.Process(master).children()}
+
+
+def test_killed_nginx_master_is_detected_its_workers_stopped_and_nginx_restarted(
+    project: Project,
+) -> None:
+    project.ok("deploy")
+    for command in ("deploy", "teardown"):
+        master, workers = _nginx_workers(project)
+        assert workers
+        os.kill(master, signal.SIGKILL)
+        time.sleep(0.2)
+        assert all(running(pid) for pid in workers)  # orphaned, still holding the port
+
+        status = project.run("status", "--once", "--json")
+        assert "Traceback" not in status.stderr
+        assert json.loads(status.stdout)["mode"] == "down", status.stdout
+
+        project.ok(command)
+        assert not {pid for pid in workers if running(pid)}, command
+        if command == "deploy":
+            assert project.get("/").status_code == 200
+            assert project.state()["nginx"] is not None
+    assert project.stray_pids() == set()

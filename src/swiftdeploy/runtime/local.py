@@ -241,6 +241,7 @@ class LocalRuntime:
         if state.nginx is not None:
             os.kill(state.nginx.pid, signal.SIGHUP)
             return
+        self._stop_orphaned_workers()  # a killed master's workers still hold the port
         _process.run(self._nginx_argv(nginx, conf_path), timeout=30)
         pid = _read_pid(self.nginx_prefix / "nginx.pid", timeout=10)
         state.nginx = ProcessRecord(pid=pid, config=str(conf_path))
@@ -289,11 +290,49 @@ class LocalRuntime:
         if stop_server(self.project.state_dir) or opa_pid is not None:
             stopped.append(f"opa (pid {opa_pid})" if opa_pid else "opa")
         state.opa = None
+        orphans = self._stop_orphaned_workers()
+        if orphans:
+            stopped.append(f"{len(orphans)} orphaned nginx worker(s) (pids {orphans})")
         shutil.rmtree(self.run_dir, ignore_errors=True)
         return stopped
 
+    def _stop_orphaned_workers(self) -> list[int]:
+        """Stop nginx workers whose master is gone (killed -9): they keep the port bound.
+
+        They are found by what ties them to this project, never by name: they hold this
+        project's nginx error log open, and their parent is not a live master of ours.
+        """
+        error_log = str(self.project.logs_dir / "nginx-error.log")
+        found: list[psutil.Process] = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if _holds(proc, error_log) and not _holds(proc.parent(), error_log):
+                    found.append(proc)  # not a live master's worker, nor the master itself
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        for proc in found:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.terminate()
+        _, alive = psutil.wait_procs(found, timeout=5)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        return sorted(proc.pid for proc in found)
+
 
 # -- process helpers ---------------------------------------------------------------------------
+
+
+def _holds(proc: psutil.Process | None, path: str) -> bool:
+    """Does proc have path open? False when it is gone or not ours to inspect."""
+    if proc is None:
+        return False
+    try:
+        return any(f.path == path for f in proc.open_files())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
 
 
 def _socket_path(address: str) -> str:
