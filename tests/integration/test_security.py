@@ -204,3 +204,31 @@ def test_tampered_history_fails_audit_verify_from_the_cli(tmp_path: Path, how: s
     assert result.returncode == 1, out
     assert "does not verify" in out or "history" in out.lower(), out
     assert "Traceback" not in out
+
+
+def test_nginx_workers_run_unprivileged_and_still_reach_the_instances(project: Project) -> None:
+    import os
+
+    import psutil
+
+    if os.geteuid() != 0:
+        message = "the worker user is only switched when the CLI runs as root (CI does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    project.ok("deploy")
+    project.ok("promote", "canary")
+    nginx = project.state()["nginx"]
+    assert isinstance(nginx, dict)
+    workers = psutil.Process(int(nginx["pid"])).children()
+    assert workers
+    assert {worker.uids().effective for worker in workers} == {
+        __import__("pwd").getpwnam("nobody").pw_uid
+    }
+    for headers in ({}, {"X-Canary": "always"}):
+        assert project.get("/", **headers).status_code == 200
+    big = httpx.post(f"http://127.0.0.1:{project.port}/", content=b"x" * 200_000, timeout=10)
+    assert big.status_code < 500, big.status_code  # the body went through a temp file
+    state_dir = project.root / ".swiftdeploy"
+    assert _mode(state_dir / "state.json") == 0o600
+    assert _mode(state_dir / "chaos.token") == 0o600

@@ -11,6 +11,7 @@ drops no client connection; reloads are kept for real config changes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -38,10 +39,21 @@ SLOTS = 20  # weighted routing in steps of 100 / SLOTS = 5 %
 DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 
 
+ROOT_RUN_BASE = Path("/run/swiftdeploy")
+
+
 def run_dir_for(project: Project) -> Path:
-    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes."""
+    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes.
+
+    As root, the nginx workers run as `nobody` and must traverse every folder on the
+    way to the sockets, so the folder lives under /run/swiftdeploy (0711), not under a
+    private temp or runtime folder.
+    """
     digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:12]
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    if os.geteuid() == 0 and _worker_identity() is not None:
+        base = ROOT_RUN_BASE
+    else:
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     return base / f"swiftdeploy-{digest}"
 
 
@@ -211,6 +223,7 @@ class LocalRuntime:
         # A new nginx config is tested (and loaded) first: if it is invalid, the command
         # fails with the running config and the current routing untouched.
         self._ensure_nginx(state)
+        _share_with_workers(*sockets.values(), mode=0o660)
         for name, target_path in links.items():
             _point_symlink(self.run_dir / name, target_path)
 
@@ -224,11 +237,22 @@ class LocalRuntime:
             logs_dir=self.project.logs_dir,
             user=_worker_user(),
         )
+        if target.user is not None:
+            # Unprivileged workers write request bodies to the temp folders: keep those
+            # in the run folder they can traverse, not inside a possibly private project.
+            target = dataclasses.replace(target, temp_dir=str(self.run_dir / "nginx-temp"))
         return render_nginx(self.manifest, target)
 
     def _ensure_nginx(self, state: DeploymentState) -> None:
         nginx = _nginx_binary()
         self.nginx_prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _worker_identity() is not None:
+            if self.run_dir.parent == ROOT_RUN_BASE:
+                ROOT_RUN_BASE.mkdir(mode=0o711, parents=True, exist_ok=True)
+                os.chmod(ROOT_RUN_BASE, 0o711)  # noqa: S103 (traverse only, no listing)
+            self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.run_dir / "nginx-temp").mkdir(mode=0o700, exist_ok=True)
+            _share_with_workers(self.run_dir, self.run_dir / "nginx-temp", mode=0o710)
         conf_path = self.nginx_prefix / "nginx.conf"
         wanted = self.nginx_config()
         current = conf_path.read_text() if conf_path.exists() else None
@@ -339,14 +363,48 @@ def _socket_path(address: str) -> str:
     return address.removeprefix("unix:")
 
 
-def _worker_user() -> str | None:
-    """Run workers as whoever runs SwiftDeploy, so they can reach its 0700 socket folder."""
+WORKER_USER = "nobody"
+WORKER_GROUPS = ("nogroup", "nobody")
+
+
+def _worker_identity() -> tuple[str, int] | None:
+    """("user group", gid) the nginx workers drop to when the CLI runs as root, else None.
+
+    Workers parse untrusted requests: they run as `nobody`, never as root. They reach
+    only what is shared with that group: the socket folder (traverse), the instance
+    sockets (0660) and nginx's temp folders, never the state or token files (0600).
+    """
     if os.geteuid() != 0:
         return None  # an unprivileged master cannot switch users anyway
     import grp
     import pwd
 
-    return f"{pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name}"
+    try:
+        user = pwd.getpwnam(WORKER_USER)
+    except KeyError:
+        return None
+    for name in WORKER_GROUPS:
+        with contextlib.suppress(KeyError):
+            group = grp.getgrnam(name)
+            return f"{user.pw_name} {group.gr_name}", group.gr_gid
+    group = grp.getgrgid(user.pw_gid)
+    return f"{user.pw_name} {group.gr_name}", group.gr_gid
+
+
+def _worker_user() -> str | None:
+    identity = _worker_identity()
+    return identity[0] if identity else None
+
+
+def _share_with_workers(*paths: Path | str, mode: int) -> None:
+    """Give the workers' group `mode` on paths (traverse a folder, connect to a socket)."""
+    identity = _worker_identity()
+    if identity is None:
+        return
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(path, -1, identity[1])
+            os.chmod(path, mode)
 
 
 def _nginx_binary() -> str:
