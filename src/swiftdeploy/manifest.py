@@ -169,7 +169,8 @@ class CanarySpec(_Section):
     ] = None
     interval: Duration = 30.0
     max_failed_checks: Annotated[int, Field(ge=1, le=100)] = 2
-    header_override: Annotated[str, Field(pattern=HEADER_PATTERN)] = "X-Canary"
+    # `null` switches pinning off: then no client can choose its track (see README).
+    header_override: Annotated[str, Field(pattern=HEADER_PATTERN)] | None = "X-Canary"
     progress_deadline: Duration = 600.0
 
 

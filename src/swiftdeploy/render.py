@@ -237,6 +237,7 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    header = manifest.canary.header_override
     return env.get_template("nginx.conf.j2").render(
         target=target,
         digest=digest or "unknown",
@@ -244,8 +245,8 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         service=manifest.services.name,
         contact=manifest.nginx.contact,
         # nginx exposes request header X-Foo-Bar as $http_x_foo_bar.
-        override_header=manifest.canary.header_override,
-        override_var="http_" + manifest.canary.header_override.lower().replace("-", "_"),
+        override_header=header,
+        override_var=("http_" + header.lower().replace("-", "_")) if header else None,
         errors=_ERRORS,
     )
 

@@ -117,6 +117,18 @@ def test_canary_header_map_pins_tracks() -> None:
     assert conf.count("keepalive ") >= 3
 
 
+def test_header_override_null_switches_pinning_off(tmp_path: Path) -> None:
+    manifest = parse_manifest((SEED + "canary:\n  header_override: null\n").encode())
+    assert manifest.canary.header_override is None
+    for target in (compose_nginx_target(manifest), local_nginx_target(manifest, tmp_path)):
+        conf = code(render_nginx(manifest, target))
+        assert "app_canary;" not in conf.split("upstream", 1)[0]  # no map entry pins it
+        assert "never   app_stable" not in conf
+        assert "$http_x_canary" not in conf
+        assert "default app_weighted;" in conf
+        assert "proxy_pass http://$swiftdeploy_upstream;" in conf
+
+
 def test_compose_target_routes_weighted_traffic_by_mode() -> None:
     # No canary runs in stable mode: `X-Canary: always` answers from stable.
     stable = compose_nginx_target(seed())
