@@ -6,6 +6,12 @@ hash, 64 zeros for the first) and hash = SHA-256 of the canonical JSON of the li
 The sidecar also remembers the head (last seq and hash) so `verify` can tell when whole lines
 were cut off the end, which a chain alone cannot show.
 
+The chain alone cannot stop someone who can write the file: they can edit an event and
+recompute every hash after it. An outside anchor can: `chain_head()` is (seq, hash) of the
+last line; every `anchor_every` events it is handed to `on_anchor` (the webhooks get it), and
+`audit --head` prints it. `verify(anchor=head)` then checks that the file still holds that
+exact line, which a rewritten history cannot, since its hashes all changed.
+
 A reserve file beside it (`.history.jsonl.reserve`, 64 KiB) keeps room for the history
 on a disk that fills up while a command runs: an append that finds no space frees the
 reserve and writes again, so an action that happened is never missing from the trail.
@@ -21,13 +27,16 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from swiftdeploy.errors import DiskFull, HistoryError
+
+Anchor = tuple[int, str]  # (seq, hash) of one line: the chain head at some moment
+ANCHOR_EVERY = 50
 
 RESERVE_BYTES = 64 * 1024
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -82,8 +91,16 @@ class VerifyResult:
 
 
 class History:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        anchor_every: int = ANCHOR_EVERY,
+        on_anchor: Callable[[Anchor], object] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.anchor_every = anchor_every
+        self.on_anchor = on_anchor
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
         self.skipped = 0  # unreadable lines passed over by the last events() call
@@ -125,6 +142,13 @@ class History:
                     "nothing was changed",
                     hint="free some space on that filesystem, then run the command again",
                 ) from None
+
+    def _maybe_anchor(self, event: Mapping[str, Any]) -> None:
+        """Every anchor_every events, hand the head out; a failing receiver never fails us."""
+        if self.on_anchor is None or (event["seq"] + 1) % self.anchor_every:
+            return
+        with contextlib.suppress(Exception):
+            self.on_anchor((event["seq"], event["hash"]))
 
     def _release_reserve(self) -> bool:
         try:
@@ -169,6 +193,7 @@ class History:
                 head = f"{event['seq']} {event['hash']}\n".encode()
                 os.ftruncate(lock_fd, 0)
                 os.pwrite(lock_fd, head, 0)
+            self._maybe_anchor(event)
             return event
         except OSError as exc:
             if exc.errno in _NO_SPACE:
@@ -268,9 +293,34 @@ class History:
         except (OSError, ValueError):
             return None
 
-    def verify(self) -> VerifyResult:
+    def chain_head(self) -> Anchor | None:
+        """(seq, hash) of the file's last complete line, or None for an empty history."""
+        self._require_regular_file()
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise HistoryError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                return None
+            last = _decode(_last_line(fd, size)[1])
+        finally:
+            os.close(fd)
+        if last is None:
+            raise HistoryError(
+                f"{self.path.name}: the last line is not a history event",
+                hint="run `swiftdeploy audit --verify` to find the bad line",
+            )
+        return int(last["seq"]), str(last["hash"])
+
+    def verify(self, anchor: Anchor | None = None) -> VerifyResult:
         """Check every line's hash, seq and prev; name the first line that is wrong.
 
+        With anchor (a head kept outside this host), also check that the line with that
+        seq still has that hash: a history rewritten and re-chained since cannot.
         Verifies the file as it was when the call began: lines appended meanwhile are
         left for the next run rather than mistaken for a torn write.
         """
@@ -278,6 +328,7 @@ class History:
         size, head = self._snapshot()
         count = 0
         prev = GENESIS
+        anchored: str | None = None
         if size:
             with self.path.open("rb") as handle:
                 consumed = 0
@@ -285,6 +336,8 @@ class History:
                     problem, prev = _check_line(line, count, prev)
                     if problem:
                         return VerifyResult(False, count, number, f"line {number}: {problem}")
+                    if anchor is not None and count == anchor[0]:
+                        anchored = prev
                     count += 1
                     consumed += len(line)
                     if consumed >= size:
@@ -297,6 +350,16 @@ class History:
                 f"line {count + 1}: missing — the last append wrote seq {head[0]}, "
                 f"but the file ends after seq {count - 1} (lines cut off the end)",
             )
+        if anchor is not None and anchored != anchor[1]:
+            seq, digest = anchor
+            if anchored is None:
+                problem = f"the anchored head seq {seq} is past the end (lines cut off the end)"
+            else:
+                problem = (
+                    f"line {seq + 1}: seq {seq} has hash {anchored[:12]}…, the anchored head "
+                    f"says {digest[:12]}… (the history was rewritten since the head was kept)"
+                )
+            return VerifyResult(False, min(count, seq), seq + 1, problem)
         return VerifyResult(ok=True, count=count)
 
     def _snapshot(self) -> tuple[int, tuple[int, str] | None]:

@@ -113,7 +113,7 @@ class Deployment:
             project=project,
             manifest=manifest,
             runtime=runtime,
-            history=History(project.history_path),
+            history=History(project.history_path, on_anchor=_anchor_sink(manifest)),
             reporter=reporter or SilentReporter(),
             policy_override=policy_override,
         )
@@ -234,6 +234,16 @@ class Deployment:
         if set_service_mode(self.project.manifest_path, mode):
             self.manifest = load_manifest(self.project.manifest_path)
         render_project(self.project, self.manifest)
+
+
+def _anchor_sink(manifest: Manifest) -> Any:
+    """Where the history's head goes every ANCHOR_EVERY events: the webhooks, if any."""
+    urls = manifest.notify.webhook
+    if not urls:
+        return None
+    from swiftdeploy.notify import send_anchor
+
+    return lambda head: send_anchor(urls, head, name=manifest.services.name)
 
 
 def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str]) -> list[str]:

@@ -232,3 +232,35 @@ def test_nginx_workers_run_unprivileged_and_still_reach_the_instances(project: P
     state_dir = project.root / ".swiftdeploy"
     assert _mode(state_dir / "state.json") == 0o600
     assert _mode(state_dir / "chaos.token") == 0o600
+
+
+def test_a_rewritten_and_rechained_history_fails_against_the_head_kept_elsewhere(
+    tmp_path: Path,
+) -> None:
+    from lifecycle_support import Project
+    from swiftdeploy.history import GENESIS, RESERVED, make_event
+
+    path = _history(tmp_path)
+    project = Project(tmp_path, 0, {**__import__("os").environ, "NO_COLOR": "1"})
+    head = project.run("audit", "--head").stdout.strip()
+    assert project.run("audit", "--verify", "--head", head).returncode == 0
+
+    # An attacker with write access edits one decision and recomputes every hash after it.
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    prev, out = GENESIS, []
+    for index, event in enumerate(events):
+        payload = {k: v for k, v in event.items() if k not in RESERVED}
+        if index == 2:
+            payload["n"] = 99
+        made, line = make_event(index, prev, event["type"], payload, event["ts"])
+        prev = made["hash"]
+        out.append(line)
+    path.write_bytes(b"".join(out))
+    History(path).lock_path.write_text(f"{len(events) - 1} {prev}\n")
+
+    assert project.run("audit", "--verify").returncode == 0  # the chain alone cannot tell
+    result = project.run("audit", "--verify", "--head", head)
+    out_text = result.stdout + result.stderr
+    assert result.returncode == 1, out_text
+    assert "rewritten since the head was kept" in out_text
+    assert "Traceback" not in out_text

@@ -53,6 +53,20 @@ def printable(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
+def chain_head(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, str] | str | None:
+    """`--head` alone (""), or `--head SEQ:HASH` parsed, checked when the arguments are."""
+    import re
+
+    if not value:
+        return value
+    match = re.fullmatch(r"([0-9]{1,18}):([0-9a-f]{64})", value.strip())
+    if match is None:
+        raise click.BadParameter(f"not a chain head SEQ:HASH as `audit --head` prints ({value!r})")
+    return int(match[1]), match[2]
+
+
 class FiniteFloatRange(click.FloatRange):
     """A FloatRange that also refuses nan and inf (Click's range lets nan through)."""
 
