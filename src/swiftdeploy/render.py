@@ -53,7 +53,12 @@ _SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9._-]*:[0-
 _LISTEN_RE = re.compile(r"(?:[0-9.]+:|\[[0-9A-Fa-f:]+\]:)?[0-9]{1,5}")
 _PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]+|stderr")
 _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?: [A-Za-z0-9_][A-Za-z0-9_.-]*)?")
-_ERRORS = ((502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway Timeout"))
+_ERRORS = (
+    (413, "Payload Too Large"),
+    (502, "Bad Gateway"),
+    (503, "Service Unavailable"),
+    (504, "Gateway Timeout"),
+)
 
 
 @dataclass(frozen=True)

@@ -264,3 +264,12 @@ def test_a_rewritten_and_rechained_history_fails_against_the_head_kept_elsewhere
     assert result.returncode == 1, out_text
     assert "rewritten since the head was kept" in out_text
     assert "Traceback" not in out_text
+
+
+def test_an_oversized_body_gets_the_json_error_every_other_error_has(project: Project) -> None:
+    project.ok("deploy")
+    answer = httpx.post(f"http://127.0.0.1:{project.port}/", content=b"x" * (2 << 20), timeout=10)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["code"] == 413
+    assert answer.json()["error"] == "Payload Too Large"

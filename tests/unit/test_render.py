@@ -93,6 +93,7 @@ def test_nginx_error_bodies_are_json() -> None:
     )
     conf = render_nginx(manifest, compose_nginx_target(manifest))
     for code, reason in (
+        (413, "Payload Too Large"),
         (502, "Bad Gateway"),
         (503, "Service Unavailable"),
         (504, "Gateway Timeout"),
@@ -100,7 +101,7 @@ def test_nginx_error_bodies_are_json() -> None:
         assert f"error_page {code} @error_{code};" in conf
         body = f'{{"error":"{reason}","code":{code},"service":"api","contact":"sre@example.com"}}'
         assert f"return {code} '{body}';" in conf
-    assert conf.count("default_type application/json;") == 3
+    assert conf.count("default_type application/json;") == 4
 
 
 def test_canary_header_map_pins_tracks() -> None:
