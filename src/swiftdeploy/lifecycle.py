@@ -107,7 +107,7 @@ class Deployment:
         policy_override: str | None = None,
     ) -> Deployment:
         project = Project.at(manifest_path)
-        manifest = load_manifest(project.manifest_path)
+        manifest = load_manifest(project.manifest_path, name=str(manifest_path))
         runtime = runtime_for(runtime_name or manifest.runtime, project, manifest)
         return cls(
             project=project,

@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from swiftdeploy.errors import ManifestError
 
@@ -211,6 +219,15 @@ class Manifest(_Section):
     local: LocalSpec = LocalSpec()
     notify: NotifySpec = NotifySpec()
 
+    @model_validator(mode="after")
+    def _ports_do_not_clash(self) -> Manifest:
+        if self.policy.engine == "opa" and self.policy.opa_port == self.nginx.port:
+            raise ValueError(
+                f"policy.opa_port {self.policy.opa_port} is nginx.port too: "
+                "OPA and nginx cannot listen on the same port"
+            )
+        return self
+
 
 def check_field(field: str, value: Any) -> Any:
     """Validate value exactly as the manifest field `section.key` would; ValueError if not.
@@ -239,9 +256,12 @@ def manifest_digest(path: Path) -> str:
     return hashlib.sha256(read_manifest_bytes(path)).hexdigest()
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest; raise ManifestError listing every problem."""
-    return parse_manifest(read_manifest_bytes(path), str(path))
+def load_manifest(path: Path, *, name: str | None = None) -> Manifest:
+    """Read and validate a manifest; raise ManifestError listing every problem.
+
+    `name` is how messages call it (the path as the operator gave it), default path.
+    """
+    return parse_manifest(read_manifest_bytes(path), name or str(path))
 
 
 def read_manifest_bytes(path: Path) -> bytes:

@@ -390,6 +390,7 @@ def test_killed_nginx_master_is_detected_its_workers_stopped_and_nginx_restarted
         status = project.run("status", "--once", "--json")
         assert "Traceback" not in status.stderr
         assert json.loads(status.stdout)["mode"] == "down", status.stdout
+        assert status.returncode == 1
 
         project.ok(command)
         assert not {pid for pid in workers if running(pid)}, command

@@ -129,3 +129,12 @@ def test_a_history_that_is_not_a_file_is_one_line(tmp_path: Path, kind: str) -> 
         history.symlink_to("/dev/zero")
     for args in (("audit",), ("audit", "--verify"), ("teardown",)):
         refused(swiftdeploy(tmp_path, *args, timeout=20), 1, "history.jsonl: not a regular file")
+
+
+def test_every_command_names_the_manifest_as_it_was_given(tmp_path: Path) -> None:
+    (tmp_path / "manifest.yaml").write_text(MANIFEST.format(port=8080).replace("3000", "0"))
+    for args in (("init",), ("deploy", "--dry-run"), ("promote", "canary", "--dry-run")):
+        result = swiftdeploy(tmp_path, *args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith("error: manifest.yaml:"), (args, result.stderr)
+        assert str(tmp_path) not in result.stderr, (args, result.stderr)

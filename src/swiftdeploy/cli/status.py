@@ -7,6 +7,7 @@ from dataclasses import asdict
 import click
 
 from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, runtime_option
+from swiftdeploy.errors import ExitCode
 
 
 @click.command("status")
@@ -65,3 +66,6 @@ def command(
     finally:
         if live is not None:
             live.stop()
+    if once and taken and sample.mode == "down":
+        # A script running `status --once` learns "nothing serves" from the exit code.
+        raise click.exceptions.Exit(int(ExitCode.FAILURE))
