@@ -61,7 +61,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="swiftdeploy-bench-"))
     try:
         server = start_server(defaults_dir(), state, port=args.port, opa_bin=find_opa())
-        with OpaServerEngine(server.url, defaults_dir()) as rest:
+        with OpaServerEngine(server.url, defaults_dir(), token=server.token) as rest:
             results["OPA REST (loopback)"] = measure(rest, args.n)
     finally:
         stop_server(state)

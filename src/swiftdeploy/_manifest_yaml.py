@@ -15,6 +15,7 @@ from swiftdeploy.errors import ManifestError
 
 Loc = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
+MAX_INT_CHARS = 64
 MAX_DEPTH = 32
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -115,6 +116,17 @@ def decode_and_compose(data: bytes, name: str) -> tuple[Any, Marks]:
 
 def _walk(node: yaml.Node, loc: Loc, marks: Marks, name: str) -> None:
     marks.values[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:int"
+        and len(node.value) > MAX_INT_CHARS
+    ):
+        # Python refuses to convert ints of more than 4300 digits (a ValueError deep in the
+        # loader); no manifest field needs more than a handful.
+        where = ".".join(map(str, loc)) or "value"
+        raise _fail(
+            name, f"{where}: a number with too many digits ({len(node.value)})", node.start_mark
+        )
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:

@@ -8,7 +8,9 @@
     ├── LockBusy (exit 1)              another command holds the deployment lock
     ├── CommandFailed (exit 1)         an external command (nginx, opa, docker) failed
     ├── HealthTimeout (exit 1)         an instance did not become healthy in time
-    └── HistoryError (exit 1)          history.jsonl cannot be written or does not verify
+    ├── HistoryError (exit 1)          history.jsonl cannot be written or does not verify
+    ├── StateError (exit 1)            .swiftdeploy/state.json cannot be read
+    └── DiskFull (exit 1)              no space left to write a file (nothing half-written)
 
 Core code raises these; only the CLI edge turns them into one-line messages.
 Anything else escaping is a bug and keeps its traceback.
@@ -84,3 +86,11 @@ class HealthTimeout(SwiftDeployError):
 
 class HistoryError(SwiftDeployError):
     pass
+
+
+class StateError(SwiftDeployError):
+    pass
+
+
+class DiskFull(SwiftDeployError):
+    """A write found no space left; the message starts with "disk full:"."""

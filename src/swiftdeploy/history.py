@@ -5,24 +5,41 @@ hash, 64 zeros for the first) and hash = SHA-256 of the canonical JSON of the li
 `hash`. Writers serialise on an flock'd sidecar file, so several processes can append at once.
 The sidecar also remembers the head (last seq and hash) so `verify` can tell when whole lines
 were cut off the end, which a chain alone cannot show.
+
+The chain alone cannot stop someone who can write the file: they can edit an event and
+recompute every hash after it. An outside anchor can: `chain_head()` is (seq, hash) of the
+last line; every `anchor_every` events it is handed to `on_anchor` (the webhooks get it), and
+`audit --head` prints it. `verify(anchor=head)` then checks that the file still holds that
+exact line, which a rewritten history cannot, since its hashes all changed.
+
+A reserve file beside it (`.history.jsonl.reserve`, 64 KiB) keeps room for the history
+on a disk that fills up while a command runs: an append that finds no space frees the
+reserve and writes again, so an action that happened is never missing from the trail.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swiftdeploy.errors import HistoryError
+from swiftdeploy.errors import DiskFull, HistoryError
 
+Anchor = tuple[int, str]  # (seq, hash) of one line: the chain head at some moment
+ANCHOR_EVERY = 50
+
+RESERVE_BYTES = 64 * 1024
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 GENESIS = "0" * 64
 RESERVED = frozenset({"ts", "seq", "type", "prev", "hash"})
 _CHUNK = 8192
@@ -74,18 +91,78 @@ class VerifyResult:
 
 
 class History:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        anchor_every: int = ANCHOR_EVERY,
+        on_anchor: Callable[[Anchor], object] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.anchor_every = anchor_every
+        self.on_anchor = on_anchor
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
         self.skipped = 0  # unreadable lines passed over by the last events() call
 
+    def _require_regular_file(self) -> None:
+        """HistoryError when the history exists but is a folder, FIFO or device.
+
+        Opening a FIFO blocks and a device never ends: refuse them before any read or write.
+        """
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise HistoryError(f"{self.path.name}: cannot read: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+            raise HistoryError(
+                f"{self.path.name}: not a regular file ({kind})",
+                hint=f"move {self.path} aside; the history is an append-only file",
+            )
+
     # -- writing ---------------------------------------------------------------------------
+
+    def ensure_reserve(self, *, required: bool = True) -> None:
+        """Set RESERVE_BYTES aside for the history; DiskFull (if required) when impossible."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.reserve_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size < RESERVE_BYTES:
+                    os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if required and exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot keep room for {self.path.name} ({exc.strerror}); "
+                    "nothing was changed",
+                    hint="free some space on that filesystem, then run the command again",
+                ) from None
+
+    def _maybe_anchor(self, event: Mapping[str, Any]) -> None:
+        """Every anchor_every events, hand the head out; a failing receiver never fails us."""
+        if self.on_anchor is None or (event["seq"] + 1) % self.anchor_every:
+            return
+        with contextlib.suppress(Exception):
+            self.on_anchor((event["seq"], event["hash"]))
+
+    def _release_reserve(self) -> bool:
+        try:
+            os.unlink(self.reserve_path)
+        except OSError:
+            return False
+        return True
 
     def append(self, type: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Append one event atomically with respect to other writers; return it."""
         type_ = type
         payload = dict(payload or {})
         make_event(0, GENESIS, type_, payload, format_ts(datetime.now(UTC)))  # fail fast
+        self._require_regular_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -104,15 +181,26 @@ class History:
                     os.ftruncate(fd, offset)
                     repaired, _ = self._write(fd, seq, prev, "history_repair", repair)
                     seq, prev = seq + 1, repaired["hash"]
-                event, _ = self._write(fd, seq, prev, type_, payload)
+                try:
+                    event, _ = self._write(fd, seq, prev, type_, payload)
+                except DiskFull:
+                    if not self._release_reserve():
+                        raise
+                    event, _ = self._write(fd, seq, prev, type_, payload)
             finally:
                 os.close(fd)
             with contextlib.suppress(OSError):  # the head is a hint; the chain is the truth
                 head = f"{event['seq']} {event['hash']}\n".encode()
                 os.ftruncate(lock_fd, 0)
                 os.pwrite(lock_fd, head, 0)
+            self._maybe_anchor(event)
             return event
         except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot append to {self.path.name}: {exc.strerror}; "
+                    "history left unchanged"
+                ) from None
             raise HistoryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
         finally:
             os.close(lock_fd)  # closing releases the flock
@@ -132,6 +220,12 @@ class History:
             # Leave the file exactly as it was so the chain stays intact (e.g. disk full).
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
+            if exc.errno in _NO_SPACE:
+                raise DiskFull(
+                    f"disk full: cannot append to {self.path.name}: {exc.strerror}; "
+                    "history left unchanged",
+                    hint="free some space on that filesystem, then run the command again",
+                ) from None
             raise HistoryError(
                 f"cannot write to {self.path}: {exc.strerror or exc}; history left unchanged"
             ) from exc
@@ -168,6 +262,7 @@ class History:
         low = _bound(since)
         high = _bound(until)
         self.skipped = 0
+        self._require_regular_file()
         try:
             handle = self.path.open(encoding="utf-8", errors="replace", newline="\n")
         except FileNotFoundError:
@@ -198,15 +293,42 @@ class History:
         except (OSError, ValueError):
             return None
 
-    def verify(self) -> VerifyResult:
+    def chain_head(self) -> Anchor | None:
+        """(seq, hash) of the file's last complete line, or None for an empty history."""
+        self._require_regular_file()
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise HistoryError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                return None
+            last = _decode(_last_line(fd, size)[1])
+        finally:
+            os.close(fd)
+        if last is None:
+            raise HistoryError(
+                f"{self.path.name}: the last line is not a history event",
+                hint="run `swiftdeploy audit --verify` to find the bad line",
+            )
+        return int(last["seq"]), str(last["hash"])
+
+    def verify(self, anchor: Anchor | None = None) -> VerifyResult:
         """Check every line's hash, seq and prev; name the first line that is wrong.
 
+        With anchor (a head kept outside this host), also check that the line with that
+        seq still has that hash: a history rewritten and re-chained since cannot.
         Verifies the file as it was when the call began: lines appended meanwhile are
         left for the next run rather than mistaken for a torn write.
         """
+        self._require_regular_file()
         size, head = self._snapshot()
         count = 0
         prev = GENESIS
+        anchored: str | None = None
         if size:
             with self.path.open("rb") as handle:
                 consumed = 0
@@ -214,6 +336,8 @@ class History:
                     problem, prev = _check_line(line, count, prev)
                     if problem:
                         return VerifyResult(False, count, number, f"line {number}: {problem}")
+                    if anchor is not None and count == anchor[0]:
+                        anchored = prev
                     count += 1
                     consumed += len(line)
                     if consumed >= size:
@@ -226,6 +350,16 @@ class History:
                 f"line {count + 1}: missing — the last append wrote seq {head[0]}, "
                 f"but the file ends after seq {count - 1} (lines cut off the end)",
             )
+        if anchor is not None and anchored != anchor[1]:
+            seq, digest = anchor
+            if anchored is None:
+                problem = f"the anchored head seq {seq} is past the end (lines cut off the end)"
+            else:
+                problem = (
+                    f"line {seq + 1}: seq {seq} has hash {anchored[:12]}…, the anchored head "
+                    f"says {digest[:12]}… (the history was rewritten since the head was kept)"
+                )
+            return VerifyResult(False, min(count, seq), seq + 1, problem)
         return VerifyResult(ok=True, count=count)
 
     def _snapshot(self) -> tuple[int, tuple[int, str] | None]:

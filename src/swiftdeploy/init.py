@@ -62,7 +62,7 @@ def render_project(
 ) -> list[Path]:
     """Write the generated files that differ from their rendering; return those rewritten."""
     if digest is None:
-        digest = hashlib.sha256(project.manifest_path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(read_manifest_bytes(project.manifest_path)).hexdigest()
     wanted = expected_files(project, manifest, digest)
     stale = {path: text for path, text in wanted.items() if _current(path) != text}
     if stale:

@@ -110,13 +110,13 @@ class Deployment:
         policy_override: str | None = None,
     ) -> Deployment:
         project = Project.at(manifest_path)
-        manifest = load_manifest(project.manifest_path)
+        manifest = load_manifest(project.manifest_path, name=str(manifest_path))
         runtime = runtime_for(runtime_name or manifest.runtime, project, manifest)
         return cls(
             project=project,
             manifest=manifest,
             runtime=runtime,
-            history=History(project.history_path),
+            history=History(project.history_path, on_anchor=_anchor_sink(manifest)),
             reporter=reporter or SilentReporter(),
             policy_override=policy_override,
         )
@@ -239,6 +239,16 @@ class Deployment:
         render_project(self.project, self.manifest)
 
 
+def _anchor_sink(manifest: Manifest) -> Any:
+    """Where the history's head goes every ANCHOR_EVERY events: the webhooks, if any."""
+    urls = manifest.notify.webhook
+    if not urls:
+        return None
+    from swiftdeploy.notify import send_anchor
+
+    return lambda head: send_anchor(urls, head, name=manifest.services.name)
+
+
 def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str]) -> list[str]:
     stopped = [iid for iid in list(state.instances) if iid not in keep]
     for instance_id in stopped:
@@ -249,8 +259,8 @@ def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str])
 
 def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     project = deployment.project
-    with project.lock("teardown"):
-        state = deployment.runtime.load()
+    with project.lock("teardown", need_space=False):
+        state = _load_for_teardown(deployment)
         from swiftdeploy.dashboard.supervise import stop_beside
 
         stopped = stop_beside(deployment) + deployment.runtime.teardown(state)
@@ -269,6 +279,24 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
     return Outcome(
         "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
     )
+
+
+def _load_for_teardown(deployment: Deployment) -> DeploymentState:
+    """The state, or (when it cannot be read) the last good one: teardown never gives up.
+
+    The runtime's teardown also finds what this project started on its own (pid files,
+    socket folder, labels), so even an empty state stops everything.
+    """
+    from swiftdeploy.errors import StateError
+    from swiftdeploy.state import salvage_state, save_state
+
+    try:
+        return deployment.runtime.load()
+    except StateError:
+        salvaged, note = salvage_state(deployment.project.state_file)
+        deployment.reporter.tag("WARN", note, style="yellow")
+        save_state(deployment.project.state_file, salvaged)
+        return deployment.runtime.load()
 
 
 def require_running(state: DeploymentState) -> InstanceRecord:

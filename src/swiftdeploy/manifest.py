@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from swiftdeploy.errors import ManifestError
 
@@ -169,7 +177,8 @@ class CanarySpec(_Section):
     ] = None
     interval: Duration = 30.0
     max_failed_checks: Annotated[int, Field(ge=1, le=100)] = 2
-    header_override: Annotated[str, Field(pattern=HEADER_PATTERN)] = "X-Canary"
+    # `null` switches pinning off: then no client can choose its track (see README).
+    header_override: Annotated[str, Field(pattern=HEADER_PATTERN)] | None = "X-Canary"
     progress_deadline: Duration = 600.0
 
 
@@ -229,32 +238,97 @@ class Manifest(_Section):
     notify: NotifySpec = NotifySpec()
     dashboard: DashboardSpec = DashboardSpec()
 
+    @model_validator(mode="after")
+    def _ports_do_not_clash(self) -> Manifest:
+        if self.policy.engine == "opa" and self.policy.opa_port == self.nginx.port:
+            raise ValueError(
+                f"policy.opa_port {self.policy.opa_port} is nginx.port too: "
+                "OPA and nginx cannot listen on the same port"
+            )
+        return self
+
+
+def check_field(field: str, value: Any) -> Any:
+    """Validate value exactly as the manifest field `section.key` would; ValueError if not.
+
+    The CLI's arguments that stand for a manifest field (`promote --version` for
+    services.version, ...) go through this, so they obey the same charset and bounds.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    section, _, key = field.partition(".")
+    model = Manifest.model_fields[section].annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise KeyError(field)
+    info = model.model_fields[key]
+    annotated: Any = Annotated[info.annotation, *info.metadata]
+    adapter: TypeAdapter[Any] = TypeAdapter(annotated, config=ConfigDict(strict=True))
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{message} (the manifest's {field} rule)") from None
+
 
 def manifest_digest(path: Path) -> str:
     """sha256 of the manifest's bytes, as written into every generated file."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_manifest_bytes(path)).hexdigest()
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest; raise ManifestError listing every problem."""
-    return parse_manifest(read_manifest_bytes(path), str(path))
+def load_manifest(path: Path, *, name: str | None = None) -> Manifest:
+    """Read and validate a manifest; raise ManifestError listing every problem.
+
+    `name` is how messages call it (the path as the operator gave it), default path.
+    """
+    return parse_manifest(read_manifest_bytes(path), name or str(path))
 
 
 def read_manifest_bytes(path: Path) -> bytes:
-    """The manifest's bytes, refusing what cannot be a manifest with one clear line."""
+    """The manifest's bytes, refusing what cannot be a manifest with one clear line.
+
+    The file is opened without blocking (a FIFO would wait for a writer forever), checked
+    to be a regular file on the open descriptor (not by name, which could change), and
+    read up to the limit + 1 byte: a device such as /dev/zero never fills the memory.
+    """
+    import os
+    import stat
+
+    from swiftdeploy.files import symlink_problem
+
+    problem = symlink_problem(path)
+    if problem:
+        raise _error(f"{path}: {problem}")
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise _error(f"{path}: is a directory, not a manifest file")
-        if size > MAX_MANIFEST_BYTES:
-            raise _error(f"{path}: file is larger than 1 MiB ({size} bytes)")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise _error(
             f"{path}: manifest not found", hint="run `swiftdeploy init` to write a starter one"
         ) from None
+    except IsADirectoryError:
+        raise _error(f"{path}: is a directory, not a manifest file") from None
     except OSError as exc:
         raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _error(f"{path}: is a directory, not a manifest file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _error(f"{path}: not a regular file (a FIFO, socket or device)")
+        if info.st_size > MAX_MANIFEST_BYTES:
+            raise _error(f"{path}: file is larger than 1 MiB ({info.st_size} bytes)")
+        chunks: list[bytes] = []
+        left = MAX_MANIFEST_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 65536))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise _error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_MANIFEST_BYTES:  # it grew after the size check
+        raise _error(f"{path}: file is larger than 1 MiB")
+    return data
 
 
 def parse_manifest(data: bytes, name: str = "manifest.yaml") -> Manifest:

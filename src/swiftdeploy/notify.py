@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 Record = Callable[[str, dict[str, Any]], object]
+Head = Callable[[], "tuple[int, str] | None"]
 
 ATTEMPTS = 3
 TIMEOUT_S = 2.0
@@ -31,8 +32,10 @@ class Notifier:
         name: str,
         record: Record,
         transport: httpx.BaseTransport | None = None,
+        head: Head | None = None,
     ) -> None:
         self.urls = list(urls)
+        self.head = head  # the history's chain head, sent along as an outside anchor
         self.name = name
         self.record = record
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -52,6 +55,13 @@ class Notifier:
             "type": kind,
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
+        if self.head is not None:
+            try:
+                current = self.head()
+            except Exception:
+                current = None
+            if current is not None:
+                event["history_head"] = f"{current[0]}:{current[1]}"
         self._queue.put(event)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -82,3 +92,32 @@ class Notifier:
             "notify_failed",
             {"url": url, "phase": event["phase"], "error": error, "attempts": ATTEMPTS},
         )
+
+
+def send_anchor(
+    urls: Sequence[str],
+    head: tuple[int, str],
+    *,
+    name: str,
+    transport: httpx.BaseTransport | None = None,
+) -> list[str]:
+    """POST the history's chain head to every webhook, once, briefly; returns the failures.
+
+    The receivers keep the head outside this host: `audit --verify --head SEQ:HASH`
+    later proves the history was not rewritten since. Best effort: never raises.
+    """
+    event = {
+        "name": name,
+        "type": "history_anchor",
+        "history_head": f"{head[0]}:{head[1]}",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    failed: list[str] = []
+    with httpx.Client(timeout=TIMEOUT_S, transport=transport) as client:
+        for url in urls:
+            try:
+                if client.post(url, json=event).status_code >= 300:
+                    failed.append(url)
+            except httpx.HTTPError:
+                failed.append(url)
+    return failed

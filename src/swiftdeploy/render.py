@@ -59,7 +59,12 @@ _SERVER_RE = re.compile(r"unix:/[A-Za-z0-9._/+-]+|[A-Za-z0-9][A-Za-z0-9._-]*:[0-
 _LISTEN_RE = re.compile(r"(?:[0-9.]+:|\[[0-9A-Fa-f:]+\]:)?[0-9]{1,5}")
 _PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]+|stderr")
 _USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?: [A-Za-z0-9_][A-Za-z0-9_.-]*)?")
-_ERRORS = ((502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway Timeout"))
+_ERRORS = (
+    (413, "Payload Too Large"),
+    (502, "Bad Gateway"),
+    (503, "Service Unavailable"),
+    (504, "Gateway Timeout"),
+)
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,7 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    header = manifest.canary.header_override
     return env.get_template("nginx.conf.j2").render(
         target=target,
         digest=digest or "unknown",
@@ -251,8 +257,8 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         service=manifest.services.name,
         contact=manifest.nginx.contact,
         # nginx exposes request header X-Foo-Bar as $http_x_foo_bar.
-        override_header=manifest.canary.header_override,
-        override_var="http_" + manifest.canary.header_override.lower().replace("-", "_"),
+        override_header=header,
+        override_var=("http_" + header.lower().replace("-", "_")) if header else None,
         errors=_ERRORS,
     )
 

@@ -167,6 +167,7 @@ class Runner:
             deployment.manifest.notify.webhook,
             name=deployment.manifest.services.name,
             record=deployment.history.append,
+            head=deployment.history.chain_head,
         )
 
     def run(self, *, version: str | None) -> Outcome:

@@ -4,17 +4,27 @@ The state says which instances this deployment started and how traffic is split,
 so that `status`, `promote` and `teardown` run from a new CLI process find them again.
 `pending` names an operation that started but did not finish (the CLI was killed);
 the next command reconciles it.
+
+Each save keeps the previous good state beside it (`state.json.prev`): a state file
+that cannot be read (edited, truncated, a full disk) is reported in one line, never
+guessed at, and `teardown` still finds what this project started without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from swiftdeploy.errors import StateError
 from swiftdeploy.files import atomic_write
+
+MAX_STATE_BYTES = 4 * 1024 * 1024
 
 Track = Literal["stable", "canary"]
 
@@ -64,11 +74,80 @@ class DeploymentState(BaseModel):
         return "canary" if self.canary else "stable"
 
 
+def previous_path(path: Path) -> Path:
+    """Where the last good state is kept: `state.json.prev` beside the state."""
+    return path.with_name(path.name + ".prev")
+
+
+def _parse(path: Path) -> DeploymentState:
+    """The state at path; ValueError (with a short reason) when it is not a valid state."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_STATE_BYTES + 1)
+    except IsADirectoryError:
+        raise ValueError("a directory, not a file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_STATE_BYTES:
+        raise ValueError(f"larger than {MAX_STATE_BYTES} bytes")
+    if not data.strip():
+        raise ValueError("empty")
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError("not JSON") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"a JSON {type(raw).__name__}, not an object")
+    try:
+        return DeploymentState.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "state"
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
 def load_state(path: Path) -> DeploymentState:
-    if not path.exists():
+    """The saved state (empty when there is none); StateError when it cannot be read."""
+    if not path.exists() and not path.is_symlink():
         return DeploymentState()
-    return DeploymentState.model_validate(json.loads(path.read_text()))
+    try:
+        return _parse(path)
+    except ValueError as exc:
+        prev = previous_path(path)
+        kept = f"the last good state is in {prev.name}" if prev.exists() else "no earlier state"
+        raise StateError(
+            f"{path.parent.name}/{path.name} is not a valid state ({exc}); {kept}",
+            hint="`swiftdeploy teardown` stops what this deployment started without it",
+        ) from None
+
+
+def salvage_state(path: Path) -> tuple[DeploymentState, str]:
+    """For teardown: move an unreadable state aside and start from the last good one.
+
+    Returns the state to work from and what was done, for the operator. The unreadable
+    file is kept as `state.json.corrupt-<time>` for inspection, never deleted.
+    """
+    try:
+        return _parse(path), ""
+    except ValueError as exc:
+        reason = str(exc)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    with contextlib.suppress(OSError):
+        os.replace(path, aside)
+    try:
+        state = _parse(previous_path(path))
+        source = f"using {previous_path(path).name}"
+    except ValueError:
+        state = DeploymentState()
+        source = "no readable earlier state"
+    return state, f"{path.name} was not a valid state ({reason}); kept as {aside.name}, {source}"
 
 
 def save_state(path: Path, state: DeploymentState) -> None:
+    """Write the state atomically, keeping the current one (if valid) as `.prev`."""
+    with contextlib.suppress(ValueError):
+        current = _parse(path) if path.exists() else None
+        if current is not None:
+            atomic_write(previous_path(path), current.model_dump_json(indent=2) + "\n", mode=0o600)
     atomic_write(path, state.model_dump_json(indent=2) + "\n", mode=0o600)

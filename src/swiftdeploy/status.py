@@ -98,7 +98,9 @@ class Sampler:
             self.recent_p99 = [*self.recent_p99, judged["p99_ms"] or 0.0][-30:]
             self.recent_errors = [*self.recent_errors, judged["error_rate"]][-30:]
         policy = self._policy(canary_figures, stable_figures)
-        mode = state.mode if state.stable else "down"
+        # No nginx master means no data plane, whatever instances still run behind it.
+        plane_down = state.nginx is None and self.deployment.runtime.name in ("local", "compose")
+        mode = state.mode if state.stable and not plane_down else "down"
         rollout = load_rollout(self.deployment)
         return DashboardSample(
             ts=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

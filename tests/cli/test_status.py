@@ -72,7 +72,7 @@ def test_status_prints_plain_lines_without_a_terminal(tmp_path: Path) -> None:
          "--interval", "0.2"],
         capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"), check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # down: a script sees it in the exit code
     assert result.stdout.startswith("==> SwiftDeploy Status")
     assert "mode=down" in result.stdout
     assert "Policy Compliance:" in result.stdout

@@ -164,3 +164,29 @@ def test_odd_and_oversized_requests_never_500(
     )
     if path != "/" and response.status_code >= 500:
         pytest.fail(f"{method} {url[:60]} answered {response.status_code}")
+
+
+@pytest.mark.parametrize("depth", [33, 1_000, 8_000, MAX_BODY_BYTES // 2])
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_deeply_nested_chaos_body_is_a_json_400(canary: Client, depth: int, opener: str) -> None:
+    closer = "]" if opener == "[" else "}"
+    body = (opener * depth + "1" + closer * depth).encode()[:MAX_BODY_BYTES]
+    headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    response = canary.request("POST", "/chaos", content=body, headers=headers)
+    _assert_json_answer(response, {400})
+    assert response.json()["field"] == "body"
+    assert "nested" in response.json()["message"]
+
+
+@given(
+    depth=st.integers(1, 4_000),
+    opener=st.sampled_from(["[", "{", '{"a":', '["x",']),
+    junk=st.sampled_from(["", '"[[[["', "\\", '"\\"[{']),
+)
+def test_any_nesting_is_answered_without_a_500(
+    canary: Client, depth: int, opener: str, junk: str
+) -> None:
+    body = (junk + opener * depth).encode()[:MAX_BODY_BYTES]
+    headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    response = canary.request("POST", "/chaos", content=body, headers=headers)
+    _assert_json_answer(response, {400})

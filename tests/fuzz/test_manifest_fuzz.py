@@ -72,6 +72,7 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-(10**300), max_value=10**300),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
     st.sampled_from(HOSTILE_TEXT),
@@ -216,11 +217,24 @@ def _garbage(path: Path) -> None:
     path.write_bytes(os.urandom(4096).replace(b"\x00", b"\x01") + b"\x00")
 
 
+def _seed_with(old: bytes, new: bytes) -> Any:
+    text = yaml.safe_dump(SEED, sort_keys=False).encode()
+    return lambda path: path.write_bytes(text.replace(old, new, 1))
+
+
 HOSTILE_FILES = {
     "billion-laughs": lambda path: path.write_bytes(BOMB),
     "100MB": _hundred_mb,
     "binary": _garbage,
     "deep-nesting": lambda path: path.write_bytes(b"[" * 500_000),
+    "fifo": os.mkfifo,
+    "dev-zero": lambda path: path.symlink_to("/dev/zero"),
+    "dev-urandom": lambda path: path.symlink_to("/dev/urandom"),
+    "dangling-symlink": lambda path: path.symlink_to(path.with_name("missing.yaml")),
+    "symlink-loop": lambda path: path.symlink_to(path),
+    "huge-int": _seed_with(b"port: 8080", b"port: " + b"9" * 5000),
+    "huge-hex": _seed_with(b"port: 8080", b"port: 0x" + b"f" * 5000),
+    "huge-weight": _seed_with(b"weight: 100", b"weight: " + b"1" * 5000),
 }
 
 

@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle_support import Project, http_server, make_project, reply, served_by
+from lifecycle_support import Project, http_server, make_project, reply, running, served_by
 
 pytestmark = pytest.mark.integration
 
@@ -239,3 +241,160 @@ def test_invalid_next_nginx_config_keeps_the_running_one(
         assert served_by(answer) == "stable"
     finally:
         project.teardown_and_check()
+
+
+# --- a corrupt state file -------------------------------------------------------------------
+
+CORRUPT_STATES = {
+    "garbage": b"\x8f\x00garbage{{",
+    "truncated": b'{"runtime": "local", "instances": {"stable-1',
+    "empty": b"",
+    "null": b"null",
+    "list": b"[1, 2, 3]",
+    "wrong_types": b'{"runtime": 7, "instances": "many", "canary_weight": "x"}',
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPT_STATES))
+def test_corrupt_state_is_one_line_and_teardown_still_stops_everything(
+    project: Project, kind: str
+) -> None:
+    project.ok("deploy")
+    started = project.stray_pids()
+    assert started
+    state_file = project.root / ".swiftdeploy" / "state.json"
+    state_file.write_bytes(CORRUPT_STATES[kind])
+
+    result = project.run("status", "--once")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert "state.json is not a valid state" in out, out
+    assert "state.json.prev" in out, out  # the last good state is kept beside it
+
+    result = project.run("teardown")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "Traceback" not in out
+    assert not {pid for pid in started if running(pid)}, out
+    assert project.stray_pids() == set()
+    corrupt = list(state_file.parent.glob("state.json.corrupt*"))
+    assert corrupt, "the unreadable state is kept for inspection"
+
+
+def test_teardown_stops_what_a_minimal_state_does_not_name(project: Project) -> None:
+    project.ok("deploy")
+    started = project.stray_pids()
+    (project.root / ".swiftdeploy" / "state.json").write_text('{"runtime":"local"}')
+    project.ok("teardown")
+    assert not {pid for pid in started if running(pid)}
+    assert project.stray_pids() == set()
+
+
+# --- a full disk ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "8m") -> Iterator[Path]:
+    """A real, tiny filesystem (tmpfs) at folder: writes there end in ENOSPC once it is full."""
+    if os.geteuid() != 0:
+        message = "mounting a small tmpfs needs root (CI runs as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the filesystem has no byte left; returns it (unlink to free)."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        for chunk in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * chunk)
+    return filler
+
+
+def test_disk_full_refuses_with_one_line_and_loses_nothing(
+    tmp_path: Path, port: int, nginx_bin: str
+) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        project = make_project(disk, port, nginx_bin)
+        data = project.root / "policies" / "infra" / "data.json"
+        data.write_text(json.dumps({**json.loads(data.read_text()), "min_disk_gb": 0}))
+        try:
+            project.ok("deploy")
+            project.ok("promote", "canary")
+            files = [
+                project.root / ".swiftdeploy" / "state.json",
+                project.root / "history.jsonl",
+                project.manifest,
+                project.root / "nginx.conf",
+            ]
+            before = [path.read_bytes() for path in files]
+            filler = fill(disk)
+            for args in (
+                ("promote", "stable", "--window", "0"),
+                ("rollback",),
+                ("promote", "canary"),
+                ("deploy",),
+            ):
+                result = project.run(*args)
+                out = result.stdout + result.stderr
+                assert result.returncode == 1, f"{args}: {out}"
+                assert "Traceback" not in out, out
+                assert "disk full:" in out, out
+                assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # error + hint
+                assert [path.read_bytes() for path in files] == before, args
+            assert project.get("/", **{"X-Canary": "always"}).status_code == 200
+
+            # teardown still stops everything on a full disk, and the history records it.
+            project.ok("teardown")
+            assert project.stray_pids() == set()
+            assert project.history()[-1]["type"] == "teardown"
+            filler.unlink()
+            project.ok("audit", "--verify")
+        finally:
+            project.teardown_and_check()
+
+
+# --- the nginx master killed ----------------------------------------------------------------
+
+
+def _nginx_workers(project: Project) -> tuple[int, set[int]]:
+    import psutil
+
+    nginx = project.state()["nginx"]
+    assert isinstance(nginx, dict)
+    master = int(nginx["pid"])
+    return master, {child.pid for child in psutil.Process(master).children()}
+
+
+def test_killed_nginx_master_is_detected_its_workers_stopped_and_nginx_restarted(
+    project: Project,
+) -> None:
+    project.ok("deploy")
+    for command in ("deploy", "teardown"):
+        master, workers = _nginx_workers(project)
+        assert workers
+        os.kill(master, signal.SIGKILL)
+        time.sleep(0.2)
+        assert all(running(pid) for pid in workers)  # orphaned, still holding the port
+
+        status = project.run("status", "--once", "--json")
+        assert "Traceback" not in status.stderr
+        assert json.loads(status.stdout)["mode"] == "down", status.stdout
+        assert status.returncode == 1
+
+        project.ok(command)
+        assert not {pid for pid in workers if running(pid)}, command
+        if command == "deploy":
+            assert project.get("/").status_code == 200
+            assert project.state()["nginx"] is not None
+    assert project.stray_pids() == set()

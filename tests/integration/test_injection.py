@@ -212,3 +212,31 @@ def _compose_config(folder: Path, compose: str, nginx_conf: str, where: str) -> 
         check=False,
     )
     assert result.returncode == 0, f"{where}: {result.stderr}"
+
+
+# --- CLI arguments: the same validators as their manifest fields, before anything happens ---
+
+HOSTILE_VERSIONS = ["../../../../evil", "2.0;rm -rf", "1.0\r\nX: y", "", "$(id)", "9" * 200]
+
+
+def test_hostile_promote_version_is_refused_before_anything_happens(
+    tmp_path: Path, port: int, nginx_bin: str
+) -> None:
+    from lifecycle_support import make_project
+
+    project = make_project(tmp_path, port, nginx_bin)
+    try:
+        project.ok("deploy")
+        before = (project.state(), project.history(), sorted(project.root.rglob("*")))
+        for version in HOSTILE_VERSIONS:
+            result = project.run("promote", "canary", "--version", version)
+            out = result.stdout + result.stderr
+            assert result.returncode == 2, f"{version!r}: {out}"
+            assert "Traceback" not in out
+            assert "services.version rule" in result.stderr, out
+            errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+            assert len(errors) == 1, result.stderr  # Click's usage block, one error line
+            assert (project.state(), project.history(), sorted(project.root.rglob("*"))) == before
+        assert project.get("/").headers["X-Mode"] == "stable"
+    finally:
+        project.teardown_and_check()

@@ -92,7 +92,7 @@ def engines(
 ) -> Iterator[tuple[EmbeddedEngine, OpaServerEngine]]:
     state: Path = tmp_path_factory.mktemp("opa-diff")
     server = start_server(defaults_dir(), state, port=free_port(), opa_bin=opa_bin)
-    rest = OpaServerEngine(server.url, defaults_dir())
+    rest = OpaServerEngine(server.url, defaults_dir(), token=server.token)
     try:
         yield EmbeddedEngine(defaults_dir()), rest
     finally:

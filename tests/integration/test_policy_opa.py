@@ -18,7 +18,7 @@ from lifecycle_support import free_port, http_server, reply
 from swiftdeploy.errors import PolicyDenied, PolicyUnavailable
 from swiftdeploy.policy.gate import gate
 from swiftdeploy.policy.opa import OpaServerEngine
-from swiftdeploy.policy.server import start_server, stop_server
+from swiftdeploy.policy.server import OpaServer, start_server, stop_server
 from swiftdeploy.policy.sources import defaults_dir
 
 pytestmark = pytest.mark.integration
@@ -45,11 +45,11 @@ def test_shipped_policies_are_clean(opa_bin: str, args: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def opa_url(opa_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def opa(opa_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaServer]:
     state = tmp_path_factory.mktemp("opa-state")
     server = start_server(defaults_dir(), state, port=free_port(), opa_bin=opa_bin)
     try:
-        yield server.url
+        yield server
     finally:
         assert stop_server(state)
         assert not (state / "opa.pid").exists()
@@ -71,8 +71,12 @@ def _close_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         engine.close()
 
 
-def test_rest_engine_allows_and_denies(opa_url: str) -> None:
-    engine = OpaServerEngine(opa_url, defaults_dir())
+def _engine(opa: OpaServer) -> OpaServerEngine:
+    return OpaServerEngine(opa.url, defaults_dir(), token=opa.token)
+
+
+def test_rest_engine_allows_and_denies(opa: OpaServer) -> None:
+    engine = _engine(opa)
     allowed = engine.evaluate("infra", {"disk_free_gb": 107.0, "cpu_load": 0.8})
     assert allowed.allow
     assert allowed.engine == "opa"
@@ -87,15 +91,15 @@ def test_rest_engine_allows_and_denies(opa_url: str) -> None:
     assert denied.policy_digest.startswith("sha256:")
 
 
-def test_undefined_domain_fails_closed(opa_url: str) -> None:
+def test_undefined_domain_fails_closed(opa: OpaServer) -> None:
     # OPA answers 200 {} for a document nobody defined: that must not read as "allow".
     with pytest.raises(PolicyUnavailable, match="no result"):
-        OpaServerEngine(opa_url, defaults_dir()).evaluate("nothing_here", {})
+        _engine(opa).evaluate("nothing_here", {})
 
 
-def test_gate_records_and_raises_denied(opa_url: str) -> None:
+def test_gate_records_and_raises_denied(opa: OpaServer) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
-    engine = OpaServerEngine(opa_url, defaults_dir())
+    engine = _engine(opa)
     with pytest.raises(PolicyDenied) as info:
         gate(engine, "canary", BAD_CANARY, on_unavailable="deny", record=_append(events))
     assert len(info.value.reasons) == 3
@@ -205,11 +209,12 @@ def test_override_lets_through_and_records(faulty: tuple[str, type[_Faulty]]) ->
     assert "HTTP 500" in payload["reason"]
 
 
-def test_capture_payloads(opa_url: str) -> None:
+def test_capture_payloads(opa: OpaServer) -> None:
     """Keeps the captured real answers used by the pure parser tests honest."""
     folder = Path(__file__).parents[1] / "unit" / "policy_payloads"
     for name in sorted(folder.glob("*.json")):
         captured = json.loads(name.read_text())
-        answer = httpx.post(f"{opa_url}/v1/data/{captured['domain']}",
+        answer = httpx.post(f"{opa.url}/v1/data/{captured['domain']}",
+                            headers={"Authorization": f"Bearer {opa.token}"},
                             json={"input": captured["input"]}).json()  # fmt: skip
         assert answer == captured["response"], name.name

@@ -117,7 +117,11 @@ def test_healthy_canary_walks_every_step_and_becomes_stable(
     assert after.json()["version"] == "2.0.0"
     wait_for(lambda: any(e["phase"] == "promoted" for e in events), timeout=10)
     assert events[0]["phase"] == "progressing"
-    assert set(events[-1]) == {"name", "phase", "message", "type", "timestamp"}
+    assert set(events[-1]) == {"name", "phase", "message", "type", "timestamp", "history_head"}
+    seq, digest = str(events[-1]["history_head"]).split(":")
+    assert {"seq": int(seq), "hash": digest}.items() <= {
+        k: v for e in project.history() if e["seq"] == int(seq) for k, v in e.items()
+    }.items()
 
 
 @pytest.mark.parametrize(

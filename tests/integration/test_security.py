@@ -76,7 +76,12 @@ def test_chaos_token_opa_isolation_and_file_modes(local: Project) -> None:
 
     # OPA answers on its own loopback port, never through nginx.
     opa = f"http://127.0.0.1:{local.opa_port}"  # type: ignore[attr-defined]
-    assert httpx.post(f"{opa}/v1/data/infra", json={"input": {}}, timeout=5).status_code == 200
+    opa_token = (state_dir / "opa.token").read_text().strip()
+    query = {"json": {"input": {}}, "timeout": 5}
+    assert httpx.post(f"{opa}/v1/data/infra", **query).status_code == 401  # type: ignore[arg-type]
+    bearer = {"Authorization": f"Bearer {opa_token}"}
+    answer = httpx.post(f"{opa}/v1/data/infra", headers=bearer, **query)  # type: ignore[arg-type]
+    assert answer.status_code == 200
     for method in ("GET", "POST"):
         answer = httpx.request(
             method, f"http://127.0.0.1:{local.port}/v1/data/infra", json={"input": {}}, timeout=10
@@ -90,7 +95,67 @@ def test_chaos_token_opa_isolation_and_file_modes(local: Project) -> None:
     assert _mode(state_dir) == 0o700
     assert _mode(state_dir / "state.json") == 0o600
     assert _mode(state_dir / "chaos.token") == 0o600
+    assert _mode(state_dir / "opa.token") == 0o600
     assert _mode(state_dir / "logs") == 0o700
+
+
+def _opa(project: Project) -> tuple[str, dict[str, str]]:
+    token = (project.root / ".swiftdeploy" / "opa.token").read_text().strip()
+    url = f"http://127.0.0.1:{project.opa_port}"  # type: ignore[attr-defined]
+    return url, {"Authorization": f"Bearer {token}"}
+
+
+def test_nobody_can_change_the_policy_engine_from_the_side(local: Project) -> None:
+    local.ok("deploy")
+    url, ours = _opa(local)
+    before = httpx.get(f"{url}/v1/data/infra", headers=ours, timeout=5).json()["result"]
+    attempts = 0
+    for headers in ({}, {"Authorization": "Bearer wrong"}, ours):
+        for method, path, body in (
+            ("PUT", "/v1/data/infra/min_disk_gb", "0"),
+            ("PATCH", "/v1/data", '[{"op": "add", "path": "/infra/min_disk_gb", "value": 0}]'),
+            ("DELETE", "/v1/data/infra", ""),
+            ("PUT", "/v1/policies/evil", "package infra\nallow := true\n"),
+            ("DELETE", "/v1/policies/infra", ""),
+            ("POST", "/v1/query", '{"query": "data.infra"}'),
+        ):
+            attempts += 1
+            answer = httpx.request(method, url + path, content=body, headers=headers, timeout=5)
+            assert answer.status_code in (401, 403), (method, path, headers, answer.status_code)
+        if headers is not ours:
+            for path in ("/v1/data/infra", "/v1/policies"):
+                assert httpx.get(url + path, headers=headers, timeout=5).status_code == 401
+    assert attempts == 18
+    after = httpx.get(f"{url}/v1/data/infra", headers=ours, timeout=5).json()["result"]
+    assert after == before
+    data = local.root / "policies" / "infra" / "data.json"
+    data.write_text(json.dumps({**json.loads(data.read_text()), "min_disk_gb": 10**9}))
+    denied = local.run("deploy")
+    assert denied.returncode == 1, denied.stdout + denied.stderr
+
+
+def test_every_decision_is_made_by_the_policy_whose_digest_it_records(local: Project) -> None:
+    from swiftdeploy.policy.sources import policy_digest
+
+    local.ok("deploy")
+    data = local.root / "policies" / "infra" / "data.json"
+    original = data.read_text()
+    for round_ in range(3):
+        data.write_text(json.dumps({**json.loads(original), "min_disk_gb": 10**9}))
+        denied = local.run("deploy")
+        assert denied.returncode == 1, (round_, denied.stdout + denied.stderr)
+        decision = [e for e in local.history() if e["type"] == "policy_decision"][-1]
+        assert decision["allow"] is False
+        assert decision["policy_digest"] == policy_digest(local.root / "policies")
+        replay = local.run("audit", "--replay", str(decision["decision_id"]))
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert "same decision" in replay.stdout
+
+        data.write_text(original)
+        local.ok("deploy")
+        decision = [e for e in local.history() if e["type"] == "policy_decision"][-1]
+        assert decision["allow"] is True
+        assert decision["policy_digest"] == policy_digest(local.root / "policies")
 
 
 def _history(tmp_path: Path) -> Path:
@@ -140,3 +205,72 @@ def test_tampered_history_fails_audit_verify_from_the_cli(tmp_path: Path, how: s
     assert result.returncode == 1, out
     assert "does not verify" in out or "history" in out.lower(), out
     assert "Traceback" not in out
+
+
+def test_nginx_workers_run_unprivileged_and_still_reach_the_instances(project: Project) -> None:
+    import os
+
+    import psutil
+
+    if os.geteuid() != 0:
+        message = "the worker user is only switched when the CLI runs as root (CI does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    project.ok("deploy")
+    project.ok("promote", "canary")
+    nginx = project.state()["nginx"]
+    assert isinstance(nginx, dict)
+    workers = psutil.Process(int(nginx["pid"])).children()
+    assert workers
+    assert {worker.uids().effective for worker in workers} == {
+        __import__("pwd").getpwnam("nobody").pw_uid
+    }
+    for headers in ({}, {"X-Canary": "always"}):
+        assert project.get("/", **headers).status_code == 200
+    big = httpx.post(f"http://127.0.0.1:{project.port}/", content=b"x" * 200_000, timeout=10)
+    assert big.status_code < 500, big.status_code  # the body went through a temp file
+    state_dir = project.root / ".swiftdeploy"
+    assert _mode(state_dir / "state.json") == 0o600
+    assert _mode(state_dir / "chaos.token") == 0o600
+
+
+def test_a_rewritten_and_rechained_history_fails_against_the_head_kept_elsewhere(
+    tmp_path: Path,
+) -> None:
+    from lifecycle_support import Project
+    from swiftdeploy.history import GENESIS, RESERVED, make_event
+
+    path = _history(tmp_path)
+    project = Project(tmp_path, 0, {**__import__("os").environ, "NO_COLOR": "1"})
+    head = project.run("audit", "--head").stdout.strip()
+    assert project.run("audit", "--verify", "--head", head).returncode == 0
+
+    # An attacker with write access edits one decision and recomputes every hash after it.
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    prev, out = GENESIS, []
+    for index, event in enumerate(events):
+        payload = {k: v for k, v in event.items() if k not in RESERVED}
+        if index == 2:
+            payload["n"] = 99
+        made, line = make_event(index, prev, event["type"], payload, event["ts"])
+        prev = made["hash"]
+        out.append(line)
+    path.write_bytes(b"".join(out))
+    History(path).lock_path.write_text(f"{len(events) - 1} {prev}\n")
+
+    assert project.run("audit", "--verify").returncode == 0  # the chain alone cannot tell
+    result = project.run("audit", "--verify", "--head", head)
+    out_text = result.stdout + result.stderr
+    assert result.returncode == 1, out_text
+    assert "rewritten since the head was kept" in out_text
+    assert "Traceback" not in out_text
+
+
+def test_an_oversized_body_gets_the_json_error_every_other_error_has(project: Project) -> None:
+    project.ok("deploy")
+    answer = httpx.post(f"http://127.0.0.1:{project.port}/", content=b"x" * (2 << 20), timeout=10)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["code"] == 413
+    assert answer.json()["error"] == "Payload Too Large"

@@ -14,8 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swiftdeploy.errors import HistoryError
-from swiftdeploy.history import GENESIS, RESERVED, History, canonical, format_ts, parse_ts
+from swiftdeploy.errors import DiskFull, HistoryError
+from swiftdeploy.history import (
+    GENESIS,
+    RESERVE_BYTES,
+    RESERVED,
+    History,
+    canonical,
+    format_ts,
+    make_event,
+    parse_ts,
+)
 
 
 def lines(path: Path) -> list[bytes]:
@@ -192,12 +201,33 @@ def test_write_failure_leaves_chain_intact(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", failing_write)
-    with pytest.raises(HistoryError, match="No space left"):
+    with pytest.raises(DiskFull, match=r"^disk full: .*No space left"):
         history.append("deploy", {"version": "3"})
     monkeypatch.undo()
     assert history.path.read_bytes() == before
     assert history.verify().ok
     assert history.append("deploy", {})["seq"] == 6
+
+
+def test_a_full_disk_spends_the_reserve_so_the_event_is_recorded(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history.ensure_reserve()
+    assert history.reserve_path.stat().st_size >= RESERVE_BYTES
+    real_write = os.write
+    failures = iter([True])
+
+    def full_until_the_reserve_is_freed(fd: int, data: Any) -> int:
+        if next(failures, False):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_until_the_reserve_is_freed)
+    event = history.append("rollback", {"stopped": "canary-1"})
+    monkeypatch.undo()
+    assert not history.reserve_path.exists()
+    assert history.verify().ok
+    assert [e["type"] for e in history.events()][-1] == "rollback" == event["type"]
 
 
 def test_events_since_until(tmp_path: Path) -> None:
@@ -283,3 +313,58 @@ def test_any_single_byte_change_is_caught_on_its_line(
     result = h.verify()
     assert not result.ok
     assert result.first_bad_line == k + 1, result.problem
+
+
+# --- the outside anchor: a head kept elsewhere catches a recomputed chain -------------------
+
+
+def _rewrite_and_recompute(history: History, change: dict[str, Any]) -> None:
+    """What an attacker with write access does: edit an event, recompute the whole chain."""
+    events = [json.loads(line) for line in lines(history.path)]
+    out: list[bytes] = []
+    prev = GENESIS
+    for index, event in enumerate(events):
+        payload = {k: v for k, v in event.items() if k not in RESERVED}
+        if index == 2:
+            payload.update(change)
+        made, line = make_event(index, prev, event["type"], payload, event["ts"])
+        prev = made["hash"]
+        out.append(line)
+    write_lines(history.path, out)
+    history.lock_path.write_text(f"{len(events) - 1} {prev}\n")  # and the sidecar head
+
+
+def test_a_recomputed_chain_verifies_alone_but_not_against_an_outside_head(
+    history: History,
+) -> None:
+    head = history.chain_head()
+    assert head is not None
+    assert head == (5, json.loads(lines(history.path)[-1])["hash"])
+    assert history.verify(anchor=head).ok
+    _rewrite_and_recompute(history, {"n": 99})
+    assert history.verify().ok  # the chain alone cannot tell
+    result = history.verify(anchor=head)
+    assert not result.ok
+    assert "seq 5" in result.problem
+    assert "rewritten" in result.problem
+
+
+def test_an_anchor_past_the_end_means_lines_were_cut(history: History) -> None:
+    result = history.verify(anchor=(40, "a" * 64))
+    assert not result.ok
+    assert "seq 40" in result.problem
+
+
+def test_the_head_is_handed_out_every_n_events(tmp_path: Path) -> None:
+    sent: list[tuple[int, str]] = []
+    history = History(tmp_path / "h.jsonl", anchor_every=3, on_anchor=sent.append)
+    events = [history.append("deploy", {"n": n}) for n in range(7)]
+    assert sent == [(2, events[2]["hash"]), (5, events[5]["hash"])]
+
+
+def test_a_failing_anchor_sink_never_fails_the_append(tmp_path: Path) -> None:
+    def broken(head: tuple[int, str]) -> None:
+        raise OSError("receiver down")
+
+    history = History(tmp_path / "h.jsonl", anchor_every=1, on_anchor=broken)
+    assert history.append("deploy", {})["seq"] == 0

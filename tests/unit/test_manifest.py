@@ -381,3 +381,19 @@ def test_schema_defaults_match_the_models() -> None:
     props = schema()["$defs"]
     assert props["PolicySpec"]["properties"]["opa_port"]["default"] == 8181
     assert Manifest.model_fields["runtime"].default == "local"
+
+
+def test_opa_port_cannot_be_the_nginx_port() -> None:
+    text = SEED_TEXT_FOR_PORTS.replace("opa_port: 8181", "opa_port: 8080")
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text.encode())
+    assert any("policy.opa_port" in p and "nginx.port" in p for p in info.value.problems)
+    assert parse_manifest(SEED_TEXT_FOR_PORTS.encode()).policy.opa_port == 8181
+
+
+SEED_TEXT_FOR_PORTS = """\
+services: {image: "a:1", port: 3000, mode: stable, version: "1.0.0"}
+nginx: {image: "nginx:latest", port: 8080, proxy_timeout: 30}
+network: {name: n, driver_type: bridge}
+policy: {engine: opa, opa_port: 8181}
+"""

@@ -97,6 +97,7 @@ def test_nginx_error_bodies_are_json() -> None:
     )
     conf = render_nginx(manifest, compose_nginx_target(manifest))
     for code, reason in (
+        (413, "Payload Too Large"),
         (502, "Bad Gateway"),
         (503, "Service Unavailable"),
         (504, "Gateway Timeout"),
@@ -104,7 +105,7 @@ def test_nginx_error_bodies_are_json() -> None:
         assert f"error_page {code} @error_{code};" in conf
         body = f'{{"error":"{reason}","code":{code},"service":"api","contact":"sre@example.com"}}'
         assert f"return {code} '{body}';" in conf
-    assert conf.count("default_type application/json;") == 3
+    assert conf.count("default_type application/json;") == 4
 
 
 def test_canary_header_map_pins_tracks() -> None:
@@ -119,6 +120,18 @@ def test_canary_header_map_pins_tracks() -> None:
     for upstream in ("app_stable", "app_canary", "app_weighted"):
         assert f"upstream {upstream} {{" in conf
     assert conf.count("keepalive ") >= 3
+
+
+def test_header_override_null_switches_pinning_off(tmp_path: Path) -> None:
+    manifest = parse_manifest((SEED + "canary:\n  header_override: null\n").encode())
+    assert manifest.canary.header_override is None
+    for target in (compose_nginx_target(manifest), local_nginx_target(manifest, tmp_path)):
+        conf = code(render_nginx(manifest, target))
+        assert "app_canary;" not in conf.split("upstream", 1)[0]  # no map entry pins it
+        assert "never   app_stable" not in conf
+        assert "$http_x_canary" not in conf
+        assert "default app_weighted;" in conf
+        assert "proxy_pass http://$swiftdeploy_upstream;" in conf
 
 
 def test_compose_target_routes_weighted_traffic_by_mode() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from swiftdeploy.cli._common import chain_head, printable, timestamp
 from swiftdeploy.cli.console import console, counted
 from swiftdeploy.cli.main import manifest_path_from
 from swiftdeploy.errors import ExitCode, HistoryError, UsageError
@@ -15,8 +16,8 @@ from swiftdeploy.project import Project
 
 
 @click.command("audit")
-@click.option("--since", help="Only events at or after this RFC 3339 time.")
-@click.option("--until", help="Only events at or before this RFC 3339 time.")
+@click.option("--since", callback=timestamp, help="Only events at or after this RFC 3339 time.")
+@click.option("--until", callback=timestamp, help="Only events at or before this RFC 3339 time.")
 @click.option(
     "--format",
     "output_format",
@@ -27,9 +28,21 @@ from swiftdeploy.project import Project
 )
 @click.option("--verify", is_flag=True, help="Only check the hash chain (exit 1 on a bad line).")
 @click.option(
+    "--head",
+    "head",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[SEQ:HASH]",
+    callback=chain_head,
+    help="Print the chain head (SEQ:HASH) to keep elsewhere; with --verify, check the "
+    "file still holds the head given.",
+)
+@click.option(
     "--replay",
     "decision_id",
     metavar="DECISION_ID",
+    callback=printable,
     help="Re-evaluate a recorded policy decision with today's policies.",
 )
 @click.pass_context
@@ -39,6 +52,7 @@ def command(
     until: str | None,
     output_format: str,
     verify: bool,
+    head: tuple[int, str] | str | None,
     decision_id: str | None,
 ) -> None:
     """Verify the history and write audit_report.md."""
@@ -46,7 +60,12 @@ def command(
     history = History(project.history_path)
     as_json = output_format == "json"
     if verify:
-        _verify(history, as_json=as_json)
+        _verify(history, as_json=as_json, anchor=head if isinstance(head, tuple) else None)
+        return
+    if head is not None:
+        if head != "":
+            raise UsageError("--head SEQ:HASH is checked with --verify; --head alone prints it")
+        _print_head(history, as_json=as_json)
         return
     if decision_id is not None:
         _replay(project, history, decision_id, as_json=as_json)
@@ -89,8 +108,19 @@ def _ts_option(name: str, value: str | None) -> str | None:
         raise UsageError(f"--{name}: {exc.message}") from None
 
 
-def _verify(history: History, *, as_json: bool) -> None:
-    result = history.verify()
+def _print_head(history: History, *, as_json: bool) -> None:
+    head = history.chain_head()
+    text = f"{head[0]}:{head[1]}" if head else ""
+    if as_json:
+        console().json({"head": text or None})
+    elif head is None:
+        console().info("the history is empty")
+    else:
+        click.echo(text)
+
+
+def _verify(history: History, *, as_json: bool, anchor: tuple[int, str] | None = None) -> None:
+    result = history.verify(anchor=anchor)
     if as_json:
         console().json(
             {
@@ -108,7 +138,8 @@ def _verify(history: History, *, as_json: bool) -> None:
             f"history does not verify: {history.path.name} {result.problem}",
             hint=f"{result.count} events before line {result.first_bad_line} are intact",
         )
-    console().success(f"history verified: {result.count} events")
+    against = f", including the head {anchor[0]}:{anchor[1][:12]}…" if anchor else ""
+    console().success(f"history verified: {result.count} events{against}")
 
 
 def _replay(project: Project, history: History, decision_id: str, *, as_json: bool) -> None:

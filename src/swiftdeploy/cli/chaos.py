@@ -4,26 +4,26 @@ from typing import Any
 
 import click
 
-from swiftdeploy.cli._common import json_option, open_deployment, print_outcome
+from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, print_outcome
 
 
 @click.command("chaos")
 @click.argument("mode", type=click.Choice(["slow", "error", "recover"]))
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0.0, max=60.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, max=60.0, min_open=True),
     default=None,
     help="slow: seconds each request sleeps.",
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(0.0, 1.0),
+    type=FiniteFloatRange(0.0, 1.0),
     default=None,
     help="error: fraction of requests answered 500.",
 )
 @click.option(
     "--ttl",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=FiniteFloatRange(min=0.0, min_open=True),
     default=None,
     help="End the chaos by itself after this many seconds.",
 )

@@ -7,13 +7,26 @@ import sys
 
 import click
 
+from swiftdeploy.cli._common import manifest_field, printable
+
 
 @click.command("demo-service")
 @click.option("--mode", type=click.Choice(["stable", "canary"]), help="Overrides MODE.")
-@click.option("--app-version", help="Overrides APP_VERSION.")
-@click.option("--host", help="Overrides APP_HOST (TCP only).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Overrides APP_PORT.")
-@click.option("--socket", "socket_path", help="Overrides APP_SOCKET: listen on this Unix socket.")
+@click.option(
+    "--app-version",
+    callback=manifest_field("services.version"),
+    help="Overrides APP_VERSION.",
+)
+@click.option("--host", callback=printable, help="Overrides APP_HOST (TCP only).")
+@click.option(
+    "--port", type=int, callback=manifest_field("services.port"), help="Overrides APP_PORT."
+)
+@click.option(
+    "--socket",
+    "socket_path",
+    callback=printable,
+    help="Overrides APP_SOCKET: listen on this Unix socket.",
+)
 @click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),

@@ -115,6 +115,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.USAGE))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # A write the core did not wrap (a log, a report): still one line, never a traceback.
+        from swiftdeploy.files import NO_SPACE
+
+        if exc.errno not in NO_SPACE:
+            raise
+        from swiftdeploy.cli.console import console
+        from swiftdeploy.errors import DiskFull
+
+        where = f" {exc.filename}" if exc.filename else ""
+        console().report_error(DiskFull(f"disk full: cannot write{where}: {exc.strerror}"))
+        sys.exit(int(ExitCode.FAILURE))
     sys.exit(status if isinstance(status, int) else int(ExitCode.OK))
 
 

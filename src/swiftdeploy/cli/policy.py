@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from swiftdeploy.cli._common import manifest_field, printable
 from swiftdeploy.cli.main import manifest_path_from
 from swiftdeploy.errors import PolicyDenied, SwiftDeployError, UsageError
 
@@ -47,9 +48,16 @@ def test_cmd(ctx: click.Context) -> None:
               help="JSON input document, or - for stdin.")  # fmt: skip
 @click.option("--engine", type=click.Choice(["embedded", "opa"]), default="embedded",
               show_default=True)  # fmt: skip
-@click.option("--url", default=None, help="OPA server URL (default http://127.0.0.1:PORT).")
-@click.option("--port", default=8181, show_default=True, help="OPA server port.")
-@click.option("--timeout", "timeout_s", default=2.0, show_default=True, type=float)
+@click.option(
+    "--url",
+    default=None,
+    callback=printable,
+    help="OPA server URL (default http://127.0.0.1:PORT).",
+)
+@click.option("--port", default=8181, show_default=True, type=int,
+              callback=manifest_field("policy.opa_port"), help="OPA server port.")  # fmt: skip
+@click.option("--timeout", "timeout_s", default=2.0, show_default=True, type=float,
+              callback=manifest_field("policy.timeout_s"))  # fmt: skip
 @click.pass_context
 def eval_cmd(
     ctx: click.Context,
@@ -72,10 +80,15 @@ def eval_cmd(
     if not isinstance(document, dict):
         raise UsageError("--input must hold a JSON object")
     policies = _policies_dir(ctx)
-    if engine == "opa":
-        with OpaServerEngine(url or f"http://127.0.0.1:{port}", policies,
-                             timeout_s=timeout_s) as rest:  # fmt: skip
+    if engine == "opa" and url:
+        with OpaServerEngine(url, policies, timeout_s=timeout_s) as rest:
             decision = rest.evaluate(domain, document)
+    elif engine == "opa":  # the project's own OPA, with its token
+        from swiftdeploy.policy.engines import own_server_engine
+
+        decision = own_server_engine(policies, port=port, timeout_s=timeout_s).evaluate(
+            domain, document
+        )
     else:
         decision = EmbeddedEngine(policies).evaluate(domain, document)
     console().json(decision.to_json())

@@ -3,8 +3,10 @@ from __future__ import annotations
 import click
 
 from swiftdeploy.cli._common import (
+    FiniteFloatRange,
     dry_run_option,
     json_option,
+    manifest_field,
     open_deployment,
     policy_unavailable_option,
     print_outcome,
@@ -17,11 +19,17 @@ CONTROLS = ("pause", "resume", "abort")
 
 @click.command("promote")
 @click.argument("target", type=click.Choice(["canary", "stable"]), required=False)
-@click.option("--version", "version", default=None, help="Version for a new canary.")
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    callback=manifest_field("services.version"),
+    help="Version for a new canary.",
+)
 @click.option(
     "--window",
     "window_s",
-    type=click.FloatRange(min=0.0, max=3600.0),
+    type=FiniteFloatRange(min=0.0, max=3600.0),
     default=None,
     help="Seconds of canary traffic the gate judges (default: canary.window_s, 30).",
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from swiftdeploy.cli._common import printable
 from swiftdeploy.cli.main import manifest_path_from
 
 
@@ -15,7 +16,7 @@ from swiftdeploy.cli.main import manifest_path_from
               help="What to render for.")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: k8s/ beside the manifest).")  # fmt: skip
-@click.option("--namespace", default="swiftdeploy", show_default=True,
+@click.option("--namespace", default="swiftdeploy", show_default=True, callback=printable,
               help="Namespace of every object (also in the Services' DNS names).")  # fmt: skip
 @click.option("--traffic", type=click.Choice(["nginx", "gateway"]), default="nginx",
               show_default=True,

@@ -6,13 +6,14 @@ from dataclasses import asdict
 
 import click
 
-from swiftdeploy.cli._common import json_option, open_deployment, runtime_option
+from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, runtime_option
+from swiftdeploy.errors import ExitCode
 
 
 @click.command("status")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.2, max=3600.0),
+    type=FiniteFloatRange(min=0.2, max=3600.0),
     default=5.0,
     show_default=True,
     help="Seconds between samples (each sample covers one interval).",
@@ -65,3 +66,6 @@ def command(
     finally:
         if live is not None:
             live.stop()
+    if once and taken and sample.mode == "down":
+        # A script running `status --once` learns "nothing serves" from the exit code.
+        raise click.exceptions.Exit(int(ExitCode.FAILURE))

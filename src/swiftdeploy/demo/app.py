@@ -31,7 +31,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from swiftdeploy.demo.chaos import Chaos, ChaosKind, ChaosRequestError, parse_spec
+from swiftdeploy.demo.chaos import (
+    Chaos,
+    ChaosKind,
+    ChaosRequestError,
+    check_depth,
+    parse_spec,
+)
 from swiftdeploy.demo.openapi import spec_bytes
 from swiftdeploy.errors import UsageError
 
@@ -210,6 +216,16 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _decode_body(raw: bytes) -> object:
+    """The JSON body, its depth bounded first; ChaosRequestError when it is not JSON."""
+    try:
+        text = raw.decode("utf-8")
+        check_depth(text)
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ChaosRequestError("body", f"body is not valid JSON: {exc}") from None
 
 
 class BodyTooLarge(Exception):
@@ -395,11 +411,7 @@ class DemoApp:
                 413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes", field="body"
             )
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            return _error(400, "bad_request", f"body is not valid JSON: {exc}", field="body")
-        try:
-            spec = parse_spec(body)
+            spec = parse_spec(_decode_body(raw))
         except ChaosRequestError as exc:
             return _error(400, "bad_request", exc.message, field=exc.field)
         self.chaos.apply(spec)

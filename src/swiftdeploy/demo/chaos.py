@@ -74,6 +74,34 @@ def _number(body: Mapping[str, Any], field: str) -> float:
     return number
 
 
+MAX_JSON_DEPTH = 32  # a chaos body is one flat object; Python's json recurses per level
+
+
+def check_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than limit before it reaches the recursive decoder.
+
+    One linear scan of the (size-bounded) body; brackets inside strings do not count.
+    """
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                raise ChaosRequestError("body", f"body is nested deeper than {limit} levels")
+        elif char in "]}":
+            depth -= 1
+
+
 def parse_spec(body: object) -> ChaosSpec:
     """Validate a decoded JSON body; raises ChaosRequestError naming the bad field."""
     if not isinstance(body, dict):

@@ -70,10 +70,39 @@ def engine_for(
             engine = _embedded_cache[key] = EmbeddedEngine(key)
         return engine
     if policy_config.engine == "opa":
-        return OpaServerEngine(
-            url or external_opa_url() or f"http://127.0.0.1:{policy_config.opa_port}",
-            policies_dir,
-            timeout_s=policy_config.timeout_s,
+        given = url or external_opa_url()
+        if given:
+            return OpaServerEngine(
+                given, policies_dir, timeout_s=policy_config.timeout_s, transport=transport
+            )
+        return own_server_engine(
+            policies_dir, port=policy_config.opa_port, timeout_s=policy_config.timeout_s,
             transport=transport,
-        )
+        )  # fmt: skip
     raise UsageError(f"unknown policy engine {policy_config.engine!r} (use embedded or opa)")
+
+
+def own_server_engine(
+    policies_dir: Path,
+    *,
+    port: int,
+    timeout_s: float = 2.0,
+    transport: httpx.BaseTransport | None = None,
+) -> PolicyEngine:
+    """The engine for the OPA this project runs: with its token, and able to reload it.
+
+    Its token and bundle live in the project's state folder, beside policies/.
+    """
+    from swiftdeploy.policy.opa import OpaServerEngine
+    from swiftdeploy.policy.server import read_token, rebuild_bundle
+
+    state_dir = policies_dir.parent / ".swiftdeploy"
+    token = read_token(state_dir)
+    return OpaServerEngine(
+        f"http://127.0.0.1:{port}",
+        policies_dir,
+        timeout_s=timeout_s,
+        transport=transport,
+        token=token,
+        reload=(lambda: rebuild_bundle(policies_dir, state_dir)) if token else None,
+    )

@@ -3,13 +3,24 @@
 The server binds 127.0.0.1 only; its pid file and log live in the given state folder so
 `teardown` (or a later command) can stop it. It is started with _process.spawn, so it
 outlives the CLI that started it.
+
+Nobody changes it from the side. It runs with `--authentication=token
+--authorization=basic` and a system authz policy that lets only our token (kept in a
+0600 file) read and query, and nobody write: a local process cannot PUT a threshold or a
+policy (OPA's own hardening guidance). And every decision names the policy that made it:
+the policies are served as a bundle whose revision is their digest (policy_digest), built
+from a snapshot of the files; OPA reports that revision with each decision (provenance),
+and `rebuild_bundle` loads a new bundle (`--watch`) when the files change.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +28,38 @@ from pathlib import Path
 import httpx
 import psutil
 
-from swiftdeploy._process import reap, spawn
+from swiftdeploy._process import reap, run, spawn
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.files import atomic_write
 from swiftdeploy.policy.binary import find_opa
+from swiftdeploy.policy.sources import policy_digest, policy_files
 
 PID_FILE = "opa.pid"
-
+TOKEN_FILE = "opa.token"  # noqa: S105 (the file name, not a secret)
+BUNDLE_FILE = "opa-bundle.tar.gz"
 LOG_FILE = "opa.log"
+
+# Only our token, and only reads: GET anything, POST a query to the Data API. /health is
+# open (it says nothing). Writes (PUT/PATCH/DELETE of data or policies) are refused to all.
+AUTHZ_POLICY = """package system.authz
+
+default allow := false
+
+allow if input.path == ["health"]
+
+allow if {
+	input.identity == "%(token)s"
+	read_only
+}
+
+read_only if input.method == "GET"
+
+read_only if {
+	input.method == "POST"
+	input.path[0] == "v1"
+	input.path[1] == "data"
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -32,6 +67,56 @@ class OpaServer:
     pid: int
     url: str
     log_path: Path
+    token: str = ""
+
+
+def token_path(state_dir: Path) -> Path:
+    return state_dir / TOKEN_FILE
+
+
+def read_token(state_dir: Path) -> str | None:
+    """The token of the OPA started from state_dir, if there is one."""
+    try:
+        return token_path(state_dir).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def rebuild_bundle(
+    policies_dir: Path, state_dir: Path, *, opa_bin: str | None = None, token: str | None = None
+) -> str:
+    """Build the bundle OPA serves from a snapshot of policies_dir; returns its revision.
+
+    The snapshot makes the revision (the digest of the snapshot) describe exactly the
+    files inside the bundle, even if policies/ is edited while this runs. The bundle is
+    renamed into place, so OPA's watcher only ever loads a complete one.
+    """
+    token = token or read_token(state_dir)
+    if not token:
+        raise PolicyUnavailable("policy engine unavailable: no OPA token in the state folder")
+    binary = opa_bin or find_opa()
+    with tempfile.TemporaryDirectory(dir=state_dir, prefix=".opa-bundle.") as staging:
+        snapshot = Path(staging) / "policies"
+        for path in policy_files(policies_dir):
+            target = snapshot / path.relative_to(policies_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        revision = policy_digest(snapshot) if snapshot.is_dir() else policy_digest(policies_dir)
+        authz = snapshot / "system" / "authz.rego"
+        authz.parent.mkdir(parents=True, exist_ok=True)
+        authz.write_text(AUTHZ_POLICY % {"token": token})
+        built = Path(staging) / BUNDLE_FILE
+        result = run(
+            [binary, "build", "-b", str(snapshot), "-r", revision, "-o", str(built)],
+            check=False,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            tail = " | ".join(result.stderr.strip().splitlines()[-3:])
+            raise PolicyUnavailable(f"policy engine unavailable: opa build failed: {tail}")
+        os.chmod(built, 0o600)  # it holds the token
+        os.replace(built, state_dir / BUNDLE_FILE)
+    return revision
 
 
 def _pid_path(state_dir: Path) -> Path:
@@ -79,12 +164,17 @@ def start_server(
             pid = int(pid_path.read_text().strip())
             if _running_opa(pid):
                 wait_healthy(url, timeout_s=timeout_s)
-                return OpaServer(pid, url, log_path)
+                return OpaServer(pid, url, log_path, read_token(state_dir) or "")
     binary = opa_bin or find_opa()
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    atomic_write(token_path(state_dir), token + "\n", mode=0o600)
+    rebuild_bundle(policies_dir, state_dir, opa_bin=binary, token=token)
     argv = [
         binary, "run", "--server", "--addr", f"127.0.0.1:{port}",
-        "--log-level", "error", str(policies_dir),
+        "--authentication=token", "--authorization=basic", "--watch",
+        "--skip-version-check", "--log-level", "error",
+        "--bundle", str(state_dir / BUNDLE_FILE),
     ]  # fmt: skip
     pid = spawn(argv, env=dict(os.environ), log_path=log_path)
     atomic_write(pid_path, f"{pid}\n")
@@ -96,7 +186,7 @@ def start_server(
         raise PolicyUnavailable(
             f"policy engine unavailable: OPA did not start on {url}: {' | '.join(tail)}"
         ) from None
-    return OpaServer(pid, url, log_path)
+    return OpaServer(pid, url, log_path, token)
 
 
 def stop_server(state_dir: Path, *, timeout_s: float = 5.0) -> bool:

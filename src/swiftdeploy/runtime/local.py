@@ -11,6 +11,7 @@ drops no client connection; reloads are kept for real config changes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -38,10 +39,21 @@ SLOTS = 20  # weighted routing in steps of 100 / SLOTS = 5 %
 DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 
 
+ROOT_RUN_BASE = Path("/run/swiftdeploy")
+
+
 def run_dir_for(project: Project) -> Path:
-    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes."""
+    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes.
+
+    As root, the nginx workers run as `nobody` and must traverse every folder on the
+    way to the sockets, so the folder lives under /run/swiftdeploy (0711), not under a
+    private temp or runtime folder.
+    """
     digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:12]
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    if os.geteuid() == 0 and _worker_identity() is not None:
+        base = ROOT_RUN_BASE
+    else:
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     return base / f"swiftdeploy-{digest}"
 
 
@@ -211,6 +223,7 @@ class LocalRuntime:
         # A new nginx config is tested (and loaded) first: if it is invalid, the command
         # fails with the running config and the current routing untouched.
         self._ensure_nginx(state)
+        _share_with_workers(*sockets.values(), mode=0o660)
         for name, target_path in links.items():
             _point_symlink(self.run_dir / name, target_path)
 
@@ -224,11 +237,22 @@ class LocalRuntime:
             logs_dir=self.project.logs_dir,
             user=_worker_user(),
         )
+        if target.user is not None:
+            # Unprivileged workers write request bodies to the temp folders: keep those
+            # in the run folder they can traverse, not inside a possibly private project.
+            target = dataclasses.replace(target, temp_dir=str(self.run_dir / "nginx-temp"))
         return render_nginx(self.manifest, target)
 
     def _ensure_nginx(self, state: DeploymentState) -> None:
         nginx = _nginx_binary()
         self.nginx_prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _worker_identity() is not None:
+            if self.run_dir.parent == ROOT_RUN_BASE:
+                ROOT_RUN_BASE.mkdir(mode=0o711, parents=True, exist_ok=True)
+                os.chmod(ROOT_RUN_BASE, 0o711)  # noqa: S103 (traverse only, no listing)
+            self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.run_dir / "nginx-temp").mkdir(mode=0o700, exist_ok=True)
+            _share_with_workers(self.run_dir, self.run_dir / "nginx-temp", mode=0o710)
         conf_path = self.nginx_prefix / "nginx.conf"
         wanted = self.nginx_config()
         current = conf_path.read_text() if conf_path.exists() else None
@@ -241,6 +265,7 @@ class LocalRuntime:
         if state.nginx is not None:
             os.kill(state.nginx.pid, signal.SIGHUP)
             return
+        self._stop_orphaned_workers()  # a killed master's workers still hold the port
         _process.run(self._nginx_argv(nginx, conf_path), timeout=30)
         pid = _read_pid(self.nginx_prefix / "nginx.pid", timeout=10)
         state.nginx = ProcessRecord(pid=pid, config=str(conf_path))
@@ -269,6 +294,9 @@ class LocalRuntime:
     # -- teardown --------------------------------------------------------------------------
 
     def teardown(self, state: DeploymentState) -> list[str]:
+        # The state may be stale, minimal or rebuilt from a corrupt file: also stop every
+        # instance whose socket lives in this project's run folder.
+        self._adopt_orphans(state)
         stopped: list[str] = []
         if state.nginx is not None:
             _terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
@@ -280,31 +308,103 @@ class LocalRuntime:
             stopped.append(f"{instance_id} (pid {pid})")
         state.stable = state.canary = None
         state.canary_weight = 0
-        if state.opa is not None:
-            from swiftdeploy.policy.server import stop_server
+        from swiftdeploy.policy.server import stop_server
 
-            stop_server(self.project.state_dir)
-            stopped.append(f"opa (pid {state.opa.pid})")
-            state.opa = None
+        opa_pid = state.opa.pid if state.opa is not None else None
+        if stop_server(self.project.state_dir) or opa_pid is not None:
+            stopped.append(f"opa (pid {opa_pid})" if opa_pid else "opa")
+        state.opa = None
+        orphans = self._stop_orphaned_workers()
+        if orphans:
+            stopped.append(f"{len(orphans)} orphaned nginx worker(s) (pids {orphans})")
         shutil.rmtree(self.run_dir, ignore_errors=True)
         return stopped
 
+    def _stop_orphaned_workers(self) -> list[int]:
+        """Stop nginx workers whose master is gone (killed -9): they keep the port bound.
+
+        They are found by what ties them to this project, never by name: they hold this
+        project's nginx error log open, and their parent is not a live master of ours.
+        """
+        error_log = str(self.project.logs_dir / "nginx-error.log")
+        found: list[psutil.Process] = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if _holds(proc, error_log) and not _holds(proc.parent(), error_log):
+                    found.append(proc)  # not a live master's worker, nor the master itself
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        for proc in found:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.terminate()
+        _, alive = psutil.wait_procs(found, timeout=5)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        return sorted(proc.pid for proc in found)
+
 
 # -- process helpers ---------------------------------------------------------------------------
+
+
+def _holds(proc: psutil.Process | None, path: str) -> bool:
+    """Does proc have path open? False when it is gone or not ours to inspect."""
+    if proc is None:
+        return False
+    try:
+        return any(f.path == path for f in proc.open_files())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
 
 
 def _socket_path(address: str) -> str:
     return address.removeprefix("unix:")
 
 
-def _worker_user() -> str | None:
-    """Run workers as whoever runs SwiftDeploy, so they can reach its 0700 socket folder."""
+WORKER_USER = "nobody"
+WORKER_GROUPS = ("nogroup", "nobody")
+
+
+def _worker_identity() -> tuple[str, int] | None:
+    """("user group", gid) the nginx workers drop to when the CLI runs as root, else None.
+
+    Workers parse untrusted requests: they run as `nobody`, never as root. They reach
+    only what is shared with that group: the socket folder (traverse), the instance
+    sockets (0660) and nginx's temp folders, never the state or token files (0600).
+    """
     if os.geteuid() != 0:
         return None  # an unprivileged master cannot switch users anyway
     import grp
     import pwd
 
-    return f"{pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name}"
+    try:
+        user = pwd.getpwnam(WORKER_USER)
+    except KeyError:
+        return None
+    for name in WORKER_GROUPS:
+        with contextlib.suppress(KeyError):
+            group = grp.getgrnam(name)
+            return f"{user.pw_name} {group.gr_name}", group.gr_gid
+    group = grp.getgrgid(user.pw_gid)
+    return f"{user.pw_name} {group.gr_name}", group.gr_gid
+
+
+def _worker_user() -> str | None:
+    identity = _worker_identity()
+    return identity[0] if identity else None
+
+
+def _share_with_workers(*paths: Path | str, mode: int) -> None:
+    """Give the workers' group `mode` on paths (traverse a folder, connect to a socket)."""
+    identity = _worker_identity()
+    if identity is None:
+        return
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(path, -1, identity[1])
+            os.chmod(path, mode)
 
 
 def _nginx_binary() -> str:
