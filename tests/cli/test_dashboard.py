@@ -24,7 +24,7 @@ def test_bad_bind_address_is_a_usage_error(tmp_path: Path) -> None:
     manifest.write_text(MANIFEST.format(port=18998))
     result = _run(manifest, "--bind", "my-laptop")
     assert result.returncode == 2
-    assert "Invalid value for --bind: not an IP address: 'my-laptop'" in result.stderr
+    assert "Invalid value for '--bind': not an IP address: 'my-laptop'" in result.stderr
     assert "Traceback" not in result.stderr
 
 

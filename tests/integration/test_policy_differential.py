@@ -150,7 +150,7 @@ def test_engines_agree_with_a_per_core_threshold(opa_bin: str, tmp_path: Path) -
     data = policies / "infra" / "data.json"
     data.write_text(json.dumps({**json.loads(data.read_text()), "max_cpu_load_per_core": 0.7}))
     server = start_server(policies, tmp_path / "opa", port=free_port(), opa_bin=opa_bin)
-    rest = OpaServerEngine(server.url, policies)
+    rest = OpaServerEngine(server.url, policies, token=server.token)
     embedded = EmbeddedEngine(policies)
     try:
         answers = []

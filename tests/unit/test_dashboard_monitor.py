@@ -39,6 +39,6 @@ def test_an_invalid_manifest_or_state_file_is_shown_not_raised(tmp_path: Path) -
     state.write_text('{"instances": "not a map"}')
     monitor = Monitor(manifest, read_only=False)
     error = monitor.tick()["overview"]["error"]
-    assert error.startswith("cannot read the deployment's state:")
+    assert "state.json is not a valid state" in error
     state.write_text("{}")
     assert monitor.tick()["overview"]["error"] == ""  # recovers once the file is sound

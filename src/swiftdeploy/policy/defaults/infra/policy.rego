@@ -42,7 +42,7 @@ _disk_free := {"pass": false, "detail": "Disk free is unknown: input.disk_free_g
 _cpu_load := {"pass": false, "detail": "CPU load is unknown: input.cpu_load must be a non-negative number"} if {
 	not _nonneg(_in("cpu_load"))
 } else := _cpu_load_per_core if {
-	_max_cpu_load_per_core != null
+	_per_core_set
 } else := {"pass": false, "detail": "Policy data is missing max_cpu_load"} if {
 	_max_cpu_load == null
 } else := {"pass": false, "detail": "Policy data max_cpu_load must be a non-negative number"} if {
@@ -55,12 +55,18 @@ _cpu_load := {"pass": false, "detail": "CPU load is unknown: input.cpu_load must
 # counts runnable tasks, so 2.0 saturates a 2-core host and is idle on a 64-core one. The
 # comparison is made in the hundredths it is printed in, so both engines agree on a tie.
 _cpu_load_per_core := {"pass": false, "detail": "Policy data max_cpu_load_per_core must be a non-negative number"} if {
+	_per_core_set
 	not _nonneg(_max_cpu_load_per_core)
 } else := {"pass": false, "detail": "CPU count is unknown: input.cpu_count must be a positive integer"} if {
+	_per_core_set
 	not _positive_int(_in("cpu_count"))
 } else := {"pass": false, "detail": sprintf("CPU load %s exceeds maximum %s (%s per core on %d cores)", _per_core_figures)} if {
 	_hundredths(input.cpu_load) > _hundredths(_max_cpu_load_per_core * input.cpu_count)
-} else := {"pass": true, "detail": sprintf("CPU load %s is within maximum %s (%s per core on %d cores)", _per_core_figures)}
+} else := {"pass": true, "detail": sprintf("CPU load %s is within maximum %s (%s per core on %d cores)", _per_core_figures)} if {
+	_per_core_set
+}
+
+_per_core_set if _max_cpu_load_per_core != null
 
 _per_core_figures := [
 	_fixed2(input.cpu_load),
