@@ -183,8 +183,8 @@ class Rig:
             port_file.unlink()
         argv = [sys.executable, "-m", "swiftdeploy.collector", "--log", str(self.log)]
         argv += ["--state-dir", str(self.state_dir)]
-        errors = (self.root / "collector.err").open("ab")
-        self.collector = subprocess.Popen(argv, stdout=errors, stderr=errors)
+        with (self.root / "collector.err").open("ab") as errors:
+            self.collector = subprocess.Popen(argv, stdout=errors, stderr=errors)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with contextlib.suppress(FileNotFoundError, ValueError):
