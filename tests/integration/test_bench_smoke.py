@@ -24,6 +24,7 @@ SECTIONS = [
     "## Audit at scale",
     "## Promote under load",
     "## Progressive rollout timing",
+    "## Data-plane collector",
 ]
 
 

@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"a path kept out of the analysis (repeatable; default {' '.join(DEFAULT_EXCLUDED)})",
     )
+    parser.add_argument(
+        "--log-flush-ms",
+        type=int,
+        default=0,
+        help="nginx's access_log flush= for a buffered log (0: unbuffered)",
+    )
     return parser
 
 
@@ -37,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--port must be 0-65535, got {args.port}")
     if not 60 <= args.retention <= 7 * 86400:
         parser.error(f"--retention must be 60 s to 7 days, got {args.retention}")
+    if not 0 <= args.log_flush_ms <= 10_000:
+        parser.error(f"--log-flush-ms must be 0-10000, got {args.log_flush_ms}")
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error(f"--host must be a loopback address, got {args.host}")
     from swiftdeploy.collector.server import CollectorProcess, Settings
@@ -48,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         retention_s=args.retention,
         excluded_paths=tuple(args.exclude_path or DEFAULT_EXCLUDED),
+        log_flush_s=args.log_flush_ms / 1000,
     )
     try:
         process = CollectorProcess(settings)

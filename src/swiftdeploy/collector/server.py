@@ -47,6 +47,7 @@ class Settings:
     checkpoint_s: float = 1.0
     poll_s: float = 0.05
     reclaim_bytes: int = 8 << 20  # punch the accounted-for log prefix once it is this big
+    log_flush_s: float = 0.0  # nginx's access_log flush= (0: unbuffered, every line at once)
 
 
 class CollectorProcess:
@@ -85,7 +86,8 @@ class CollectorProcess:
                 self.collector.covered_from = time.time()
                 self.tail.continuity_lost = False
             if at_end:
-                self.collector.caught_up()
+                # A buffered nginx log may still hold up to log_flush_s of lines.
+                self.collector.caught_up(time.time() - self.settings.log_flush_s)
         return at_end
 
     def checkpoint(self) -> None:
