@@ -184,7 +184,7 @@ class Collector:
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for line in httpx.get(f"{self.url}/metrics", timeout=10).text.splitlines():
+        for line in httpx.get(f"{self.url}/metrics", timeout=30).text.splitlines():
             if line and not line.startswith("#"):
                 name, value = line.rsplit(" ", 1)
                 out[name] = float(value)
@@ -491,6 +491,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sdbc-") as tmp:
         workdir = Path(tmp)
         live = live_rig(workdir, args)
+        print(json.dumps({"live": live}, default=str), file=sys.stderr, flush=True)
         hour = hour_of_series(workdir, args.hour_lines)
     text = section(live, hour, (load_before, loadavg()))
     print(text)

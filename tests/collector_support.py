@@ -49,7 +49,10 @@ class Upstream:
                 with owner.lock:
                     owner.counts[self.path] = owner.counts.get(self.path, 0) + 1
                 body = b"ok\n"
-                self.send_response(owner.status)
+                if self.path.startswith("/slow"):
+                    time.sleep(0.3)
+                failing = owner.status if not self.path.startswith("/fail") else 500
+                self.send_response(failing)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -89,3 +89,16 @@ def test_coverage_counts_only_the_seconds_the_collector_watched() -> None:
     series = Series(60)
     figures = series.window("canary", 30, end_s=1000, covered_from=989.5, fresh_until=1000)
     assert figures.covered_s == 10
+
+
+def test_stale_figures_say_since_when_nothing_was_measured() -> None:
+    from swiftdeploy.collector.query import staleness
+
+    series = Series(60)
+    fresh = series.window("canary", 30, end_s=1000, covered_from=0, fresh_until=1000.5)
+    assert staleness(fresh, now=1002.0) is None
+    assert staleness(fresh, now=1100.0) == (
+        "no measurements since 00:16:40 UTC (100 s ago): the collector is not running"
+    )
+    never = series.window("canary", 30, end_s=0, covered_from=0, fresh_until=0)
+    assert staleness(never, now=5.0) == "no measurements yet: the collector has not read the log"

@@ -55,3 +55,19 @@ def window_from_journal(
     collector = Collector(retention_s=retention_s)
     collector.restore(loaded.records)
     return collector.window(track, seconds, now=time.time() if now is None else now)
+
+
+def staleness(figures: Figures, *, now: float | None = None, max_lag_s: float = 5.0) -> str | None:
+    """Why these figures cannot be judged, in the words a gate reports; None when fresh.
+
+    The collector reads the log continuously, so `fresh_until` lags real time by a poll
+    interval; more than `max_lag_s` means it is dead or behind, and a gate fails closed.
+    """
+    current = time.time() if now is None else now
+    if figures.fresh_until <= 0:
+        return "no measurements yet: the collector has not read the log"
+    lag = current - figures.fresh_until
+    if lag <= max_lag_s:
+        return None
+    stamp = time.strftime("%H:%M:%S", time.gmtime(figures.fresh_until))
+    return f"no measurements since {stamp} UTC ({lag:.0f} s ago): the collector is not running"

@@ -71,8 +71,12 @@ class LogTail:
         self.fd = fd
         return True
 
-    def read(self, limit: int = 64 * READ_CHUNK) -> tuple[list[bytes], bool]:
-        """(complete lines read, reached the end of the current file)."""
+    def read(self, limit: int = READ_CHUNK) -> tuple[list[bytes], bool]:
+        """(complete lines read, reached the end of the current file).
+
+        At most about `limit` bytes per call: the caller holds its lock while it ingests
+        them, and a query or a scrape must not wait behind a backlog of millions of lines.
+        """
         if self.fd is None and not self._open():
             return [], True
         assert self.fd is not None
