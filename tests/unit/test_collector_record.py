@@ -56,3 +56,45 @@ def test_malformed_lines_are_rejected_not_guessed(line: bytes) -> None:
 def test_no_input_raises(data: bytes) -> None:
     parse_line(data)
     parse_line(LINE[: len(data) % len(LINE)] + data)
+
+
+_fields = st.tuples(
+    st.integers(1_000, 1_100),  # second
+    st.integers(0, 999),  # millisecond
+    st.sampled_from([200, 201, 404, 499, 500, 503, 42]),
+    st.sampled_from(["0.001", "0.004", "0.250", "0.500", "0.501", "-", "0.001, 0.002", "x"]),
+    st.sampled_from(["0.003", "0.6", "inf"]),
+    st.sampled_from(["stable", "canary", "blue"]),
+    st.sampled_from(["", "canary", "stable"]),
+    st.sampled_from(["/", "/healthz", "/metrics", "/api/1"]),
+)
+
+
+def _line(fields: tuple[int, int, int, str, str, str, str, str]) -> bytes:
+    second, millis, status, upstream, total, track, pin, path = fields
+    return f"sd1\t{second}.{millis:03d}\t{status}\t{upstream}\t{total}\t{track}\t{pin}\t{path}".encode()
+
+
+@given(st.lists(st.one_of(_fields.map(_line), st.binary(max_size=40)), max_size=60))
+def test_batched_ingest_counts_exactly_what_one_line_at_a_time_counts(lines: list[bytes]) -> None:
+    from swiftdeploy.collector.core import Collector
+    from swiftdeploy.collector.series import Series
+
+    batched = Collector(retention_s=3600, clock=lambda: 1_200.0)
+    batched.ingest(lines)
+    reference = Series(3600)
+    unparseable = 0
+    for line in lines:
+        record = parse_line(line)
+        if record is None:
+            unparseable += 1
+        else:
+            reference.add(record, excluded=record.path in batched.excluded_paths)
+    assert batched.unparseable == unparseable
+    assert batched.lines == len(lines)
+    assert batched.series.codes == reference.codes
+    assert batched.series.hist == reference.hist
+    assert batched.series.sum_us == reference.sum_us
+    assert batched.series.excluded == reference.excluded
+    assert dict(batched.series.rings["canary"].items()) == dict(reference.rings["canary"].items())
+    assert dict(batched.series.rings["stable"].items()) == dict(reference.rings["stable"].items())

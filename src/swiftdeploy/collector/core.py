@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from swiftdeploy.collector.journal import VERSION
-from swiftdeploy.collector.record import TRACKS, parse_line
+from swiftdeploy.collector.record import FIELD_COUNT, MAX_LINE, TAG, TRACKS, parse_line
 from swiftdeploy.collector.series import BUCKETS, WIDTH, Figures, Series
 from swiftdeploy.metrics import OBSERVABILITY_PATHS
 
@@ -30,6 +30,7 @@ class Collector:
     ) -> None:
         self.series = Series(retention_s)
         self.excluded_paths = frozenset(excluded_paths)
+        self.excluded_paths_bytes = frozenset(p.encode() for p in self.excluded_paths)
         self.clock = clock
         self.lines = 0
         self.unparseable = 0
@@ -40,16 +41,44 @@ class Collector:
         self.fresh_until = 0.0  # every request that ended before this is counted
 
     def ingest(self, lines: Iterable[bytes]) -> None:
-        series, excluded = self.series, self.excluded_paths
+        """Count a batch of lines.
+
+        Lines that agree on every field but the millisecond and the path (most of them,
+        within a second) are grouped first and parsed once per group, which makes the
+        per-line cost a split and a dict update — the collector shares the CPU with nginx.
+        """
+        excluded = self.excluded_paths_bytes
+        groups: dict[tuple[bytes, ...], list[Any]] = {}
+        bad = 0
+        count = 0
         for line in lines:
-            self.lines += 1
+            count += 1
+            parts = line.split(b"\t")
+            if len(parts) != FIELD_COUNT or parts[0] != TAG or len(line) > MAX_LINE:
+                bad += 1
+                continue
+            second, dot, millis = parts[1].partition(b".")
+            if not (second.isdigit() and (not dot or millis.isdigit())):
+                bad += 1
+                continue
+            path = parts[7]
+            key = (second, *parts[2:7], b"x" if path.rstrip(b"\r\n") in excluded else b"")
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [1, line]
+            else:
+                group[0] += 1
+        self.lines += count
+        series = self.series
+        for (_second, *_fields, is_excluded), (n, line) in groups.items():
             record = parse_line(line)
             if record is None:
-                self.unparseable += 1
+                bad += n
                 continue
-            self.covered_from = min(self.covered_from, record.time)
-            if not series.add(record, excluded=record.path in excluded):
-                self.drop("too_old")
+            self.covered_from = min(self.covered_from, float(math.floor(record.time)))
+            if not series.add(record, excluded=bool(is_excluded), count=n):
+                self.drop("too_old", n)
+        self.unparseable += bad
 
     def drop(self, reason: str, count: int = 1) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + count

@@ -168,13 +168,14 @@ class Series:
         self.dirty: set[tuple[str, int]] = set()
         self.newest_s = -1
 
-    def add(self, record: Record, *, excluded: bool) -> bool:
-        """Count one request; False when it is older than the ring (the caller counts it)."""
+    def add(self, record: Record, *, excluded: bool, count: int = 1) -> bool:
+        """Count `count` requests like record; False when it is older than the ring (the
+        caller counts it)."""
         track = record.track
         if excluded or record.pinned:
             reason = "path" if excluded else "pinned"
             key = (track, reason)
-            self.excluded[key] = self.excluded.get(key, 0) + 1
+            self.excluded[key] = self.excluded.get(key, 0) + count
             if excluded:
                 return True
         second = math.floor(record.time)
@@ -186,16 +187,16 @@ class Series:
         self.newest_s = max(self.newest_s, second)
         cells = ring.cells
         if record.pinned:
-            cells[base + PINNED] += 1
+            cells[base + PINNED] += count
             return True
-        micros = round(record.latency_s * 1_000_000)
-        cells[base + status_column(record.status)] += 1
+        micros = round(record.latency_s * 1_000_000) * count
+        cells[base + status_column(record.status)] += count
         column = bucket_column(record.latency_s)
-        cells[base + column] += 1
+        cells[base + column] += count
         cells[base + SUM_US] += micros
         key2 = (track, record.status)
-        self.codes[key2] = self.codes.get(key2, 0) + 1
-        self.hist[track][column - HIST] += 1
+        self.codes[key2] = self.codes.get(key2, 0) + count
+        self.hist[track][column - HIST] += count
         self.sum_us[track] += micros
         return True
 
