@@ -143,9 +143,11 @@ def wrk(
 ) -> dict[str, float]:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if rate:
-        # wrk waits delay() ms before each request of a connection: connections/delay = rate.
+        # wrk waits delay() ms before each request of a connection, so each connection
+        # sends one request per (delay + response time); ~1 ms of that is the response.
+        pause = max(0.0, connections * 1000 / rate - 1.0)
         script = workdir / f"delay-{rate}-{connections}.lua"
-        script.write_text(f"function delay() return {connections * 1000 / rate:.3f} end\n")
+        script.write_text(f"function delay() return {pause:.3f} end\n")
         argv += ["-s", str(script)]
     out = subprocess.run(
         [*argv, url], capture_output=True, text=True, check=True, timeout=duration + 60

@@ -72,7 +72,8 @@ _fields = st.tuples(
 
 def _line(fields: tuple[int, int, int, str, str, str, str, str]) -> bytes:
     second, millis, status, upstream, total, track, pin, path = fields
-    return f"sd1\t{second}.{millis:03d}\t{status}\t{upstream}\t{total}\t{track}\t{pin}\t{path}".encode()
+    fields_text = f"{status}\t{upstream}\t{total}\t{track}\t{pin}\t{path}"
+    return f"sd1\t{second}.{millis:03d}\t{fields_text}".encode()
 
 
 @given(st.lists(st.one_of(_fields.map(_line), st.binary(max_size=40)), max_size=60))
