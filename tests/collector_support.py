@@ -89,8 +89,15 @@ def point(link: Path, target: Path) -> None:
     os.replace(temp, link)
 
 
-def nginx_conf(root: Path, port: int, *, log: Path, route_dir: Path) -> str:
-    d = directives(str(log), route_dir=str(route_dir))
+def nginx_conf(
+    root: Path, port: int, *, log: Path, route_dir: Path, map_slots: int | None = None
+) -> str:
+    """The collector's directives in a minimal proxy; `map_slots` renders the reload-switched
+    variant (a map of slots to tracks) instead of the marker files."""
+    if map_slots is None:
+        d = directives(str(log), route_dir=str(route_dir))
+    else:
+        d = directives(str(log), canary_slots=map_slots)
     return f"""\
 {_worker_user()}worker_processes 2;
 pid {root}/nginx.pid;
@@ -149,6 +156,7 @@ class Rig:
     canary: Upstream
     collector: subprocess.Popen[bytes] | None = None
     collector_port: int = 0
+    map_slots: int | None = None
 
     @property
     def url(self) -> str:
@@ -160,7 +168,15 @@ class Rig:
 
     def start_nginx(self) -> None:
         conf = self.root / "nginx.conf"
-        conf.write_text(nginx_conf(self.root, self.port, log=self.log, route_dir=self.route_dir))
+        conf.write_text(
+            nginx_conf(
+                self.root,
+                self.port,
+                log=self.log,
+                route_dir=self.route_dir,
+                map_slots=self.map_slots,
+            )
+        )
         argv = [self.nginx_bin, "-p", str(self.root), "-c", str(conf), "-e", str(self.root / "e")]
         subprocess.run([*argv, "-t", "-q"], check=True, capture_output=True, timeout=30)
         subprocess.run(argv, check=True, capture_output=True, timeout=30)
@@ -222,7 +238,7 @@ class Rig:
 
 
 @contextlib.contextmanager
-def rig(tmp: Path, nginx_bin: str) -> Iterator[Rig]:
+def rig(tmp: Path, nginx_bin: str, *, map_slots: int | None = None) -> Iterator[Rig]:
     root = tmp / "r"
     root.mkdir()
     stable = Upstream(root / "a.sock").start()
@@ -238,6 +254,7 @@ def rig(tmp: Path, nginx_bin: str) -> Iterator[Rig]:
         state_dir=root / "state",
         stable=stable,
         canary=canary,
+        map_slots=map_slots,
     )
     the_rig.route_dir.mkdir()
     try:

@@ -163,6 +163,19 @@ def test_nginx_own_502s_count_as_errors_of_the_routed_track(tmp_path: Path, ngin
         assert (figures.requests, figures.errors, figures.error_rate) == (40, 40, 1.0)
 
 
+@pytest.mark.parametrize("canary_slots", [0, 4, 20])
+def test_the_reload_switched_variant_routes_and_logs_by_a_rendered_map(
+    tmp_path: Path, nginx_bin: str, canary_slots: int
+) -> None:
+    with rig(tmp_path, nginx_bin, map_slots=canary_slots) as r:
+        r.start_collector()
+        load(r, 200)
+        r.wait_for_lines(200)
+        assert per_track(r) == {"stable": r.stable.served(), "canary": r.canary.served()}
+        assert (r.canary.served() > 0) == (canary_slots > 0)
+        assert (r.stable.served() > 0) == (canary_slots < 20)
+
+
 def test_garbage_in_the_log_is_counted_and_skipped(tmp_path: Path, nginx_bin: str) -> None:
     with rig(tmp_path, nginx_bin) as r:
         r.start_collector()

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from swiftdeploy.collector.record import Record
-from swiftdeploy.collector.series import HIST, Series, bucket_column, status_column
+from swiftdeploy.collector.series import HIST, Figures, Series, bucket_column, status_column
 from swiftdeploy.metrics import LATENCY_BUCKETS, histogram_quantile
 
 
@@ -37,6 +37,10 @@ def test_window_counts_whole_seconds_and_errors_by_5xx() -> None:
     assert figures.req_per_s == 10.0
     assert figures.by_class["5xx"] == 5
     assert figures.covered_s == 5
+    stats = figures.as_window_stats()
+    assert (stats.request_count, stats.error_count, stats.error_rate) == (50.0, 5.0, 0.1)
+    assert (stats.req_per_s, stats.window_s, stats.counter_reset) == (10.0, 5.0, False)
+    assert Figures.from_dict(figures.as_dict()) == figures
     # the stable track saw nothing
     assert series.window("stable", 5, end_s=110, covered_from=0, fresh_until=0).requests == 0
 

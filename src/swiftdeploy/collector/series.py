@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from swiftdeploy.collector.record import TRACKS, Record
-from swiftdeploy.metrics import LATENCY_BUCKETS, histogram_quantile
+from swiftdeploy.metrics import LATENCY_BUCKETS, WindowStats, histogram_quantile
 
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 OTHER = len(CLASSES)  # statuses 600-999 (nginx logs whatever a location returns)
@@ -48,6 +48,18 @@ class Figures:
     by_class: Mapping[str, int]
     covered_s: int  # how many seconds of the window the collector was watching
     fresh_until: float  # every request that ended before this instant is counted
+
+    def as_window_stats(self) -> WindowStats:
+        """The same figures in the shape the gate already takes from a service's /metrics."""
+        return WindowStats(
+            request_count=float(self.requests),
+            error_count=float(self.errors),
+            error_rate=self.error_rate,
+            req_per_s=self.req_per_s,
+            p99_ms=self.p99_ms,
+            window_s=float(self.window_s),
+            counter_reset=False,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
