@@ -293,7 +293,7 @@ def live_rig(workdir: Path, args: argparse.Namespace) -> dict[str, object]:
 
         switcher = threading.Thread(target=switch)
         switcher.start()
-        connections = max(10, args.rate // 100)
+        connections = max(10, args.rate // 80)
         loss_run = wrk(
             url["both"],
             duration=args.loss_duration,
