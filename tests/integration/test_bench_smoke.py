@@ -25,6 +25,7 @@ SECTIONS = [
     "## Promote under load",
     "## Progressive rollout timing",
     "## Data-plane collector",
+    "## Track attribution across a switch",
 ]
 
 
