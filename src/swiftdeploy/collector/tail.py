@@ -86,15 +86,15 @@ class LogTail:
             self.reclaimed = 0
         lines: list[bytes] = []
         consumed = 0
-        while consumed < limit:
+        while True:
+            if consumed >= limit:
+                return lines, False  # more may follow: the caller comes back at once
             chunk = os.pread(self.fd, READ_CHUNK, self.position)
             if not chunk:
                 break
             self.position += len(chunk)
             consumed += len(chunk)
             self._split(self.partial + chunk, lines)
-        else:
-            return lines, False
         if self._rotated():
             self.close()
             if self.partial:
