@@ -34,6 +34,7 @@ from swiftdeploy.files import atomic_write
 JOURNAL = journal.FILENAME
 PID_FILE = "collector.pid"
 PORT_FILE = "collector.port"
+IDLE_CHECKPOINT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class CollectorProcess:
         self.journal = Journal(settings.state_dir / JOURNAL)
         offset, file_id = self.collector.restore(self.journal.loaded.records)
         self.tail = LogTail(settings.log, offset=offset, file_id=file_id)
+        self.saved_offset, self.saved_at = -1, 0.0
         self.exposition = Exposition(self.collector, self.lock, lambda: self.journal.append_errors)
         self.registry = registry_for(self.exposition)
         self.httpd = ThreadingHTTPServer((settings.host, settings.port), _handler(self))
@@ -90,9 +92,12 @@ class CollectorProcess:
                 self.collector.caught_up(time.time() - self.settings.log_flush_s)
         return at_end
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, *, force: bool = False) -> None:
         with self.lock:
             offset, file_id = self.tail.offset, self.tail.file_id
+            idle = not self.collector.series.dirty and offset == self.saved_offset
+            if idle and not force and time.monotonic() - self.saved_at < IDLE_CHECKPOINT_S:
+                return  # nothing new: only refresh `fresh_until` on disk now and then
             full = self.journal.needs_compaction()
             record = self.collector.checkpoint(offset, file_id, full=full)
         saved = self.journal.compact(record) if full else self.journal.append(record)
@@ -101,6 +106,7 @@ class CollectorProcess:
                 for track, rows in record["rows"].items():
                     self.collector.series.dirty.update((track, int(s)) for s in rows)
             return
+        self.saved_offset, self.saved_at = offset, time.monotonic()
         if offset - self.tail.reclaimed >= self.settings.reclaim_bytes:
             self.tail.reclaim(offset)
 
@@ -122,7 +128,7 @@ class CollectorProcess:
                     self.stopping.wait(self.settings.poll_s)
         finally:
             self.step()
-            self.checkpoint()
+            self.checkpoint(force=True)
             self.httpd.shutdown()
             self.httpd.server_close()
             self.tail.close()
