@@ -51,6 +51,11 @@ def opa_bin() -> str:
     return _require("opa", "SWIFTDEPLOY_OPA")
 
 
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    return _require("prometheus", "SWIFTDEPLOY_PROMETHEUS")
+
+
 @pytest.fixture
 def port() -> int:
     return free_port()

@@ -25,6 +25,8 @@ SECTIONS = [
     "## Promote under load",
     "## Progressive rollout timing",
     "## Dashboard: first render and CPU per viewer",
+    "## Data-plane collector",
+    "## Track attribution across a switch",
 ]
 
 

@@ -1,0 +1,119 @@
+"""A real Prometheus scrapes the collector: PromQL and the collector's own window agree.
+
+Tolerance: Prometheus extrapolates `rate()` to the edges of its range from samples taken
+every second, the collector counts whole seconds, so request rates agree within 15 % and
+error rates within 0.05; P99 lands in the same histogram bucket and within 15 % (both
+interpolate linearly inside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from collector_support import Rig, free_port, rig
+from swiftdeploy.collector import query
+from swiftdeploy.collector.nginx import mark_slots
+
+pytestmark = pytest.mark.integration
+
+WINDOW = 10
+
+
+@contextlib.contextmanager
+def prometheus(tmp: Path, binary: str, target: str) -> Iterator[str]:
+    port = free_port()
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: collector\n"
+        f"    static_configs:\n      - targets: ['{target}']\n"
+    )
+    argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}"]
+    argv += [f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    with (tmp / "prometheus.log").open("wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            assert proc.poll() is None, (tmp / "prometheus.log").read_text()
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def promql(url: str, expr: str, at: float) -> float:
+    body = httpx.get(f"{url}/api/v1/query", params={"query": expr, "time": at}, timeout=10).json()
+    assert body["status"] == "success", body
+    result = body["data"]["result"]
+    assert len(result) == 1, (expr, result)
+    return float(result[0]["value"][1])
+
+
+def steady_load(r: Rig, stop: threading.Event) -> None:
+    """About 100 req/s: 1 in 10 fails (500), 1 in 25 is slow (0.3 s)."""
+    paths = ["/fail" if i % 10 == 0 else "/slow" if i % 25 == 1 else "/ok" for i in range(50)]
+    with httpx.Client(base_url=r.url, timeout=10) as client:
+        i = 0
+        while not stop.is_set():
+            client.get(paths[i % len(paths)])
+            i += 1
+            time.sleep(0.005)
+
+
+def test_promql_over_the_scrapes_agrees_with_the_collector_window(
+    tmp_path: Path, nginx_bin: str, prometheus_bin: str
+) -> None:
+    with rig(tmp_path, nginx_bin) as r:
+        r.start_collector()
+        mark_slots(r.route_dir, 10)
+        with prometheus(tmp_path, prometheus_bin, f"127.0.0.1:{r.collector_port}") as prom:
+            stop = threading.Event()
+            loaders = [threading.Thread(target=steady_load, args=(r, stop)) for _ in range(3)]
+            for thread in loaders:
+                thread.start()
+            try:
+                time.sleep(WINDOW + 8)  # a full window of scrapes
+                at = float(int(time.time()) - 1)
+                sel = 'track="canary"'
+                rng = f"[{WINDOW}s]"
+                prom_rate = promql(prom, f"sum(rate(swiftdeploy_requests_total{{{sel}}}{rng}))", at)
+                prom_errors = promql(
+                    prom,
+                    f'sum(rate(swiftdeploy_requests_total{{{sel},code=~"5.."}}{rng}))'
+                    f" / sum(rate(swiftdeploy_requests_total{{{sel}}}{rng}))",
+                    at,
+                )
+                prom_p99 = promql(
+                    prom,
+                    "histogram_quantile(0.99, sum by (le) "
+                    f"(rate(swiftdeploy_request_duration_seconds_bucket{{{sel}}}{rng})))",
+                    at,
+                )
+                time.sleep(1.5)  # the collector's second `at` is complete
+            finally:
+                stop.set()
+                for thread in loaders:
+                    thread.join()
+        # The collector's window ending at `at`, as its journal holds it.
+        ours = query.window_from_journal(r.state_dir, "canary", WINDOW, now=at)
+        assert ours.requests > 200
+        assert prom_rate == pytest.approx(ours.req_per_s, rel=0.15)
+        assert prom_errors == pytest.approx(ours.error_rate, abs=0.05)
+        assert 0.05 < ours.error_rate < 0.2
+        assert ours.p99_ms is not None
+        assert 250 < ours.p99_ms <= 500  # the slow requests' bucket
+        assert prom_p99 * 1000 == pytest.approx(ours.p99_ms, rel=0.15)
