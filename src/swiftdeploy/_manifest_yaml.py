@@ -123,7 +123,7 @@ def _walk(node: yaml.Node, loc: Loc, marks: Marks, name: str) -> None:
     ):
         # Python refuses to convert ints of more than 4300 digits (a ValueError deep in the
         # loader); no manifest field needs more than a handful.
-        where = ".".join(map(str, loc)) or "value"
+        where = _where(loc) or "value"
         raise _fail(
             name, f"{where}: a number with too many digits ({len(node.value)})", node.start_mark
         )
@@ -132,14 +132,20 @@ def _walk(node: yaml.Node, loc: Loc, marks: Marks, name: str) -> None:
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                where = ".".join(map(str, (*loc, key)))
-                raise _fail(name, f"{where}: duplicate key", key_node.start_mark)
+                raise _fail(name, f"{_where((*loc, key))}: duplicate key", key_node.start_mark)
             seen.add(key)
             marks.keys[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             _walk(value_node, (*loc, key), marks, name)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, (*loc, index), marks, name)
+
+
+def _where(loc: Loc) -> str:
+    """A field path for a one-line message: keys are the operator's text, so a key with a
+    newline or another control character is shown escaped."""
+    text = ".".join(map(str, loc))
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _got(value: Any) -> str:

@@ -196,7 +196,7 @@ def test_validate_reports_five_checks_and_never_raises(
     manifest.write_bytes(data)
     results = validate(manifest)
     assert [r.name for r in results] == ["manifest", "fields", "image", "port", "nginx"]
-    assert all(r.message and "\n" not in r.message for r in results)
+    assert all(r.message and "\n" not in r.message for r in results), (data, results)
     assert _files(folder) == {"manifest.yaml"}, "validate must not write beside the manifest"
 
 

@@ -315,6 +315,16 @@ HOSTILE = [
         (SEED + "services: {}\n").encode(),
         "manifest.yaml:14:1: services: duplicate key",
     ),
+    (
+        "duplicate key with a newline in it",
+        b'services:\n  "a\\nb": 1\n  "a\\nb": 2\n',
+        "manifest.yaml:3:3: services.a\\nb: duplicate key",
+    ),
+    (
+        "huge integer under a key with a newline",
+        b'services:\n  "a\\nb": ' + b"9" * 5000 + b"\n",
+        "manifest.yaml:2:11: services.a\\nb: a number with too many digits (5000)",
+    ),
 ]
 
 
