@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from _doc import add_doc_arguments, command_line, loadavg, provenance, replace_section, target_doc
-from collector import free_port, nginx_binary, wait_accepting, worker_user, wrk
+from collector import free_port, nginx_binary, nginx_preamble, truth_upstreams, wait_accepting, wrk
 
 HEADING = "## Track attribution across a switch"
 SLOTS = 20
@@ -43,24 +43,8 @@ def conf(root: Path, port: int) -> str:
     slots = "".join(
         f"        server unix:{root}/slot-{i:02d}.sock max_fails=0;\n" for i in range(SLOTS)
     )
-    upstreams = "".join(
-        f"    server {{\n        listen unix:{root}/up-{t}.sock;\n"
-        f"        access_log {root}/truth-{t}.log truth;\n"
-        f"        location / {{ return 200 'ok'; }}\n    }}\n"
-        for t in ("stable", "canary")
-    )
     return f"""\
-{worker_user()}worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    log_format truth '$http_x_request_id';
+{nginx_preamble(root)}    log_format truth '$http_x_request_id';
     log_format front '$request_id $upstream_addr';
     upstream app_weighted {{
 {slots}    }}
@@ -72,7 +56,7 @@ http {{
             proxy_pass http://app_weighted;
         }}
     }}
-{upstreams}}}
+{truth_upstreams(root)}}}
 """
 
 

@@ -78,6 +78,32 @@ def worker_user() -> str:
     return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};\n"
 
 
+def nginx_preamble(root: Path) -> str:
+    """The top of a benchmark nginx.conf: one worker, every path under root, `http {` open."""
+    return f"""\
+{worker_user()}worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+"""
+
+
+def truth_upstreams(root: Path) -> str:
+    """The two tracks' upstreams: nginx `return 200` servers logging what each one served."""
+    return "".join(
+        f"    server {{\n        listen unix:{root}/up-{t}.sock;\n"
+        f"        access_log {root}/truth-{t}.log truth;\n"
+        f"        location / {{ return 200 'ok'; }}\n    }}\n"
+        for t in ("stable", "canary")
+    )
+
+
 def front_conf(root: Path, ports: dict[str, int]) -> str:
     d = directives(str(root / "collector.log"), route_dir=str(root / "route"))
     syslog = f"access_log syslog:server=unix:{root}/sys.sock,nohostname swiftdeploy_collector;"
@@ -96,28 +122,12 @@ def front_conf(root: Path, ports: dict[str, int]) -> str:
             f"    server {{\n        listen 127.0.0.1:{port};\n{logs}"
             f"        location / {{\n{routing}        }}\n    }}\n"
         )
-    upstreams = "".join(
-        f"    server {{\n        listen unix:{root}/up-{t}.sock;\n"
-        f"        access_log {root}/truth-{t}.log truth;\n"
-        f"        location / {{ return 200 'ok'; }}\n    }}\n"
-        for t in ("stable", "canary")
-    )
     return f"""\
-{worker_user()}worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    log_format truth '$msec';
+{nginx_preamble(root)}    log_format truth '$msec';
 {d.http}
     upstream app_stable {{ server unix:{root}/up-stable.sock max_fails=0; }}
     upstream app_canary {{ server unix:{root}/up-canary.sock max_fails=0; }}
-{"".join(servers)}{upstreams}}}
+{"".join(servers)}{truth_upstreams(root)}}}
 """
 
 
