@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 from _doc import add_doc_arguments, command_line, loadavg, provenance, replace_section, target_doc
-from collector import free_port, nginx_binary, nginx_preamble, truth_upstreams, wait_accepting, wrk
+from _live import free_port, nginx_binary
+from collector import nginx_preamble, truth_upstreams, wait_accepting, wrk
 
 HEADING = "## Track attribution across a switch"
 SLOTS = 20

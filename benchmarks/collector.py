@@ -44,29 +44,14 @@ from pathlib import Path
 import httpx
 import psutil
 from _doc import add_doc_arguments, command_line, loadavg, provenance, replace_section, target_doc
+from _live import free_port, nginx_binary
+from service_throughput import parse_ms
 
 from swiftdeploy.collector.nginx import directives, mark_slots
 
 HEADING = "## Data-plane collector"
 ROOT = Path(__file__).resolve().parents[1]
 SHARES = [0, 5, 10, 20, 10]  # canary slots of 20 -> 0, 25, 50, 100, 50 %
-
-
-def nginx_binary() -> str:
-    for candidate in (
-        os.environ.get("SWIFTDEPLOY_NGINX"),
-        shutil.which("nginx"),
-        "/usr/sbin/nginx",
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise SystemExit("nginx not found")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def worker_user() -> str:
@@ -138,14 +123,6 @@ def wait_accepting(port: int, timeout: float = 20) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"nothing on port {port}")
-
-
-def parse_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
-    if not match:
-        raise ValueError(f"unparseable latency {text!r}")
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
 def wrk(
