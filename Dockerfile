@@ -17,7 +17,8 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links=/wheelhouse \
         -r /wheelhouse/requirements.txt \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /wheelhouse/swiftdeploy-*.whl \
-    && /opt/venv/bin/python -c "import swiftdeploy.demo, granian, prometheus_client"
+    && /opt/venv/bin/python -c "import swiftdeploy.demo, granian, prometheus_client" \
+    && /opt/venv/bin/python -m swiftdeploy.demo --openapi >/dev/null
 
 # hadolint ignore=DL3006
 FROM ${BASE_IMAGE}

@@ -19,10 +19,12 @@ def manifest_field(field: str) -> Any:
     """A Click callback checking an option with the manifest field it stands for."""
 
     def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        from swiftdeploy.manifest import check_field
-
         if value is None:
             return None
+        # Imported only for a value given: the demo service's image has no pydantic, and
+        # it starts through this CLI with its settings in the environment, not in options.
+        from swiftdeploy.manifest import check_field
+
         try:
             return check_field(field, value)
         except ValueError as exc:
