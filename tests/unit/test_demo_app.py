@@ -457,3 +457,33 @@ def test_lifespan_startup_and_shutdown() -> None:
 
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+@pytest.mark.parametrize("path", ["/", "/chaos"])
+def test_an_unread_body_is_drained_before_the_answer(path: str) -> None:
+    """A 405 or 413 sent while nginx is still sending the body would end in a reset, and
+    nginx would answer the client 502: the app reads the rest of the body first."""
+    app = create_app(CANARY)
+    chunks = [b"x" * 65_536] * 4
+    events: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        if not chunks:
+            raise AssertionError("receive() after the body ended would wait for a disconnect")
+        chunk = chunks.pop(0)
+        events.append("read")
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": [(b"content-length", b"262144"), (b"authorization", b"Bearer x")],
+        "query_string": b"",
+    }
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert events[:4] == ["read"] * 4
+    assert events[4] == "http.response.start"

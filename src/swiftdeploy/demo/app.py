@@ -49,6 +49,8 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("swiftdeploy.demo")
 
 MAX_BODY_BYTES = 16 * 1024
+# What an unread body is drained up to before answering: nginx's client_max_body_size (1m).
+DRAIN_LIMIT_BYTES = 1024 * 1024
 # Fine buckets under 50 ms because healthy responses live there; 0.5 must be an exact bound
 # because the promotion policy compares P99 against 500 ms.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -295,13 +297,18 @@ class DemoApp:
         # Recorded if the server cancels us before we answer (nginx's "client closed" code).
         status = 499
         try:
+            body = _Body(receive)
             try:
-                response = await self._dispatch(method, path, scope, receive)
+                response = await self._dispatch(method, path, scope, body)
             except Exception:
                 # Only real bugs land here; every expected failure is answered explicitly.
                 log.exception("unhandled error answering %s %s", method, path)
                 response = _error(500, "internal_error", "internal server error")
             status = response.status
+            # Answering before the body is read (a 405, a 413) and closing would make the
+            # kernel reset the connection while nginx is still sending: nginx then gives the
+            # client a 502 instead of our answer.
+            await body.drain(DRAIN_LIMIT_BYTES)
             await send(
                 {
                     "type": "http.response.start",
@@ -420,6 +427,26 @@ class DemoApp:
         else:
             log.warning("chaos injected: %s", self.chaos.state())
         return _json(200, self.chaos.state())
+
+
+class _Body:
+    """The request's receive channel, remembering whether the body was read to its end."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.done = False
+
+    async def __call__(self) -> MutableMapping[str, Any]:
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done = True
+        return message
+
+    async def drain(self, limit: int) -> None:
+        """Read and drop what is left of the body, up to limit bytes."""
+        dropped = 0
+        while not self.done and dropped <= limit:
+            dropped += len((await self()).get("body", b""))
 
 
 async def _read_body(scope: Scope, receive: Receive) -> bytes:
