@@ -19,15 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
+from swiftdeploy.kubernetes.documents import load_documents, render_kubernetes
+from swiftdeploy.kubernetes.hardening import HARDENING_DOMAIN, check_hardening, hardening_dir
+from swiftdeploy.kubernetes.write import policy_files_for
 from swiftdeploy.manifest import load_manifest
-from swiftdeploy.render_k8s import (
-    HARDENING_DOMAIN,
-    check_hardening,
-    hardening_dir,
-    load_documents,
-    policy_files_for,
-    render_kubernetes,
-)
 
 pytestmark = pytest.mark.integration
 

@@ -103,6 +103,6 @@ def eval_cmd(
 def check_k8s_cmd(folder: Path) -> None:
     """Run the Kubernetes hardening policy on every .yaml file in FOLDER; exit 1 if it denies."""
     from swiftdeploy.cli.render import report_hardening
-    from swiftdeploy.render_k8s import load_documents, yaml_files
+    from swiftdeploy.kubernetes.documents import load_documents, yaml_files
 
     report_hardening(load_documents(yaml_files(folder)), str(folder))

@@ -30,7 +30,8 @@ def command(
 ) -> None:
     """Render files for another target from the manifest (nothing is applied)."""
     from swiftdeploy.cli.console import console
-    from swiftdeploy.render_k8s import load_documents, write_kubernetes, yaml_files
+    from swiftdeploy.kubernetes.documents import load_documents, yaml_files
+    from swiftdeploy.kubernetes.write import write_kubernetes
 
     con = console()
     result = write_kubernetes(
@@ -52,7 +53,7 @@ def report_hardening(objects: list[dict[str, Any]], where: str) -> None:
     """Print the hardening policy's verdict; PolicyDenied (exit 1) with the reasons."""
     from swiftdeploy.cli.console import console
     from swiftdeploy.errors import PolicyDenied
-    from swiftdeploy.render_k8s import check_hardening
+    from swiftdeploy.kubernetes.hardening import check_hardening
 
     con = console()
     con.step(f"Checking Kubernetes hardening policy on {where}")

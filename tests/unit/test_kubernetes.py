@@ -17,19 +17,12 @@ import pytest
 import yaml
 
 from swiftdeploy.errors import UsageError
+from swiftdeploy.kubernetes.documents import kubernetes_objects, load_documents, render_kubernetes
+from swiftdeploy.kubernetes.hardening import check_hardening, hardening_dir
+from swiftdeploy.kubernetes.names import CONTROL_LABEL, label_value, weighted_slots
+from swiftdeploy.kubernetes.write import policy_files_for
 from swiftdeploy.manifest import Manifest, parse_manifest
 from swiftdeploy.policy.sources import defaults_dir, policy_digest, policy_files
-from swiftdeploy.render_k8s import (
-    CONTROL_LABEL,
-    check_hardening,
-    hardening_dir,
-    kubernetes_objects,
-    label_value,
-    load_documents,
-    policy_files_for,
-    render_kubernetes,
-    weighted_slots,
-)
 
 # The newest Kubernetes release kubernetes-validate ships strict schemas for, pinned.
 K8S_VERSION = "1.35.0"
