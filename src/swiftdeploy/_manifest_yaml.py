@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from swiftdeploy.errors import ManifestError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Loc = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line, column
@@ -165,13 +168,10 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _field_names(loc: Loc) -> list[str]:
+def _field_names(model: type[BaseModel], loc: Loc) -> list[str]:
     """The field names allowed at the mapping that holds `loc`'s last element."""
     from pydantic import BaseModel
 
-    from swiftdeploy.manifest import Manifest
-
-    model: type[BaseModel] = Manifest
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
@@ -181,7 +181,7 @@ def _field_names(loc: Loc) -> list[str]:
     return list(model.model_fields)
 
 
-def _message(err: Any) -> str:
+def _message(err: Any, model: type[BaseModel]) -> str:
     kind: str = err["type"]
     ctx: dict[str, Any] = err.get("ctx") or {}
     got = _got(err.get("input"))
@@ -205,7 +205,7 @@ def _message(err: Any) -> str:
         return message
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        close = difflib.get_close_matches(key, _field_names(loc), n=1)
+        close = difflib.get_close_matches(key, _field_names(model, loc), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown field{hint}"
     bounds = {
@@ -240,11 +240,15 @@ def _path_part(part: str | int) -> str:
     return text if _PLAIN_KEY.fullmatch(text) else repr(text)
 
 
-def describe_errors(errors: list[Any], marks: Marks, name: str) -> list[str]:
-    """Pydantic errors as `file:line:col: dotted.path: message`, in file order."""
+def describe_errors(
+    errors: list[Any], marks: Marks, name: str, model: type[BaseModel]
+) -> list[str]:
+    """Pydantic errors on `model` as `file:line:col: dotted.path: message`, in file order."""
     described = []
     for err in errors:
         line, column = _position(err, marks)
         dotted = ".".join(_path_part(part) for part in err["loc"]) or "(top level)"
-        described.append(((line, column), f"{name}:{line}:{column}: {dotted}: {_message(err)}"))
+        described.append(
+            ((line, column), f"{name}:{line}:{column}: {dotted}: {_message(err, model)}")
+        )
     return [text for _, text in sorted(described, key=lambda item: item[0])]

@@ -341,7 +341,7 @@ def parse_manifest(data: bytes, name: str = "manifest.yaml") -> Manifest:
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
-        problems = describe_errors(exc.errors(), marks, name)
+        problems = describe_errors(exc.errors(), marks, name, Manifest)
         raise ManifestError(
             f"{name}: {len(problems)} problem(s) in the manifest", problems=problems
         ) from None
