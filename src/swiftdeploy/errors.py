@@ -10,6 +10,8 @@
     ├── HealthTimeout (exit 1)         an instance did not become healthy in time
     ├── HistoryError (exit 1)          history.jsonl cannot be written or does not verify
     ├── StateError (exit 1)            .swiftdeploy/state.json cannot be read
+    ├── MetricsUnavailable (exit 1)    a service's /metrics could not be read
+    │   └── MetricsError (exit 1)      ... or was not Prometheus text exposition
     └── DiskFull (exit 1)              no space left to write a file (nothing half-written)
 
 Core code raises these; only the CLI edge turns them into one-line messages.
@@ -94,3 +96,11 @@ class StateError(SwiftDeployError):
 
 class DiskFull(SwiftDeployError):
     """A write found no space left; the message starts with "disk full:"."""
+
+
+class MetricsUnavailable(SwiftDeployError):
+    """Metrics could not be obtained: connection refused, HTTP error or unparsable body."""
+
+
+class MetricsError(MetricsUnavailable, ValueError):
+    """The body was not Prometheus text exposition format."""

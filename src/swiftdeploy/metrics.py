@@ -14,7 +14,7 @@ from typing import TypeVar
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from swiftdeploy.errors import SwiftDeployError
+from swiftdeploy.errors import MetricsError, MetricsUnavailable
 
 REQUESTS_TOTAL = "http_requests_total"
 DURATION = "http_request_duration_seconds"
@@ -29,14 +29,6 @@ CHAOS = {0: "none", 1: "slow", 2: "error"}
 
 RequestKey = tuple[str, str, str]  # (method, path, status_code)
 K = TypeVar("K")
-
-
-class MetricsUnavailable(SwiftDeployError):
-    """Metrics could not be obtained: connection refused, HTTP error or unparsable body."""
-
-
-class MetricsError(MetricsUnavailable, ValueError):
-    """The body was not Prometheus text exposition format."""
 
 
 @dataclass(frozen=True)

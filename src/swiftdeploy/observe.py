@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from swiftdeploy.metrics import MetricsUnavailable, Scrape, WindowStats, scrape, window
+from swiftdeploy.errors import MetricsUnavailable
+from swiftdeploy.metrics import Scrape, WindowStats, scrape, window
 from swiftdeploy.runtime.base import Runtime
 from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.state import DeploymentState, InstanceRecord

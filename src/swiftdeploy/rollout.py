@@ -31,10 +31,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from swiftdeploy.errors import LockBusy, PolicyUnavailable, UsageError
+from swiftdeploy.errors import LockBusy, MetricsUnavailable, PolicyUnavailable, UsageError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.lifecycle import Deployment, Outcome, require_running
-from swiftdeploy.metrics import MetricsUnavailable
 from swiftdeploy.notify import Notifier
 from swiftdeploy.release import back_to_stable, make_canary_stable, start_canary, tracks
 

@@ -15,11 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
-from swiftdeploy.errors import SwiftDeployError
+from swiftdeploy.errors import MetricsError, MetricsUnavailable, SwiftDeployError
 from swiftdeploy.metrics import (
     LATENCY_BUCKETS,
-    MetricsError,
-    MetricsUnavailable,
     Scrape,
     histogram_quantile,
     parse,
