@@ -11,10 +11,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from swiftdeploy.clock import iso_utc
 
 Record = Callable[[str, dict[str, Any]], object]
 Head = Callable[[], "tuple[int, str] | None"]
@@ -53,7 +54,7 @@ class Notifier:
             "phase": phase,
             "message": message,
             "type": kind,
-            "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "timestamp": iso_utc(),
         }
         if self.head is not None:
             try:
@@ -110,7 +111,7 @@ def send_anchor(
         "name": name,
         "type": "history_anchor",
         "history_head": f"{head[0]}:{head[1]}",
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "timestamp": iso_utc(),
     }
     failed: list[str] = []
     with httpx.Client(timeout=TIMEOUT_S, transport=transport) as client:

@@ -31,6 +31,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.demo.chaos import (
     Chaos,
     ChaosKind,
@@ -359,8 +360,7 @@ class DemoApp:
         return self._handlers[path]()
 
     def _timestamp(self) -> str:
-        moment = datetime.fromtimestamp(self._wall_clock(), UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(datetime.fromtimestamp(self._wall_clock(), UTC), timespec="milliseconds")
 
     def _root(self) -> Response:
         mode = self.settings.mode
