@@ -23,22 +23,11 @@ from pathlib import Path
 import httpx
 import psutil
 
-MANIFEST = """\
-# the operator's comment survives promote/rollback
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: {port}
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: bridge
-"""
+from seed_support import seed_text
+
+MANIFEST = seed_text(
+    nginx_port="{port}", header="# the operator's comment survives promote/rollback\n"
+)
 
 
 def free_port() -> int:

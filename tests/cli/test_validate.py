@@ -9,21 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-SEED = """\
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: {port}
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: bridge
-"""
+from seed_support import seed_text
+
+SEED = seed_text(nginx_port="{port}")
 
 
 def validate(

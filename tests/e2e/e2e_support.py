@@ -12,24 +12,13 @@ from typing import Any
 
 import httpx
 
-MANIFEST = """\
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: {port}
-  proxy_timeout: 30
-network:
-  name: {network}
-  driver_type: bridge
-runtime: compose
-policy:
-  opa_port: {opa_port}
-"""
+from seed_support import seed_text
+
+MANIFEST = seed_text(
+    nginx_port="{port}",
+    network="{network}",
+    extra="runtime: compose\npolicy:\n  opa_port: {opa_port}\n",
+)
 
 
 def docker(env: dict[str, str], *args: str, check: bool = True, timeout: float = 120) -> str:

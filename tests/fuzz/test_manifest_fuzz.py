@@ -21,6 +21,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from seed_support import seed_data
 from swiftdeploy import validate as validate_module
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.init import init_project
@@ -28,15 +29,7 @@ from swiftdeploy.manifest import load_manifest
 from swiftdeploy.validate import CheckResult, validate
 
 SEED: dict[str, Any] = {
-    "services": {
-        "name": "app",
-        "image": "swift-deploy-1-node:latest",
-        "port": 3000,
-        "mode": "stable",
-        "version": "1.0.0",
-    },
-    "nginx": {"image": "nginx:latest", "port": 8080, "proxy_timeout": 30},
-    "network": {"name": "swiftdeploy-net", "driver_type": "bridge"},
+    **seed_data(),
     "runtime": "local",
     "policy": {"engine": "embedded", "on_unavailable": "deny", "timeout_s": 2, "opa_port": 8181},
     "canary": {"weight": 100, "window_s": 30},

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from seed_support import seed_data
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.manifest import Manifest, parse_manifest
 from swiftdeploy.render import (
@@ -29,17 +30,7 @@ from swiftdeploy.render import (
 pytestmark = pytest.mark.integration
 
 DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
-SEED: dict[str, Any] = {
-    "services": {
-        "name": "app",
-        "image": "swift-deploy-1-node:latest",
-        "port": 3000,
-        "mode": "stable",
-        "version": "1.0.0",
-    },
-    "nginx": {"image": "nginx:latest", "port": 8080, "proxy_timeout": 30},
-    "network": {"name": "swiftdeploy-net", "driver_type": "bridge"},
-}
+SEED: dict[str, Any] = seed_data()
 STRING_FIELDS = [
     ("services", "name"),
     ("services", "image"),

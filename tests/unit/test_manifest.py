@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
+from seed_support import SEED
 from swiftdeploy.errors import ExitCode, ManifestError
 from swiftdeploy.manifest import (
     Manifest,
@@ -22,22 +23,6 @@ from swiftdeploy.manifest import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-SEED = """\
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: 8080
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: bridge
-"""
 
 
 def problems_of(text: str | bytes) -> list[str]:

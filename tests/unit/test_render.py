@@ -13,6 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seed_support import SEED
 from swiftdeploy.manifest import (
     CONTACT_PATTERN,
     NAME_PATTERN,
@@ -31,21 +32,6 @@ from swiftdeploy.render import (
     render_nginx,
 )
 
-SEED = """\
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: 8080
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: bridge
-"""
 DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
 
 

@@ -6,25 +6,11 @@ from typing import Any
 
 import yaml
 
+from seed_support import seed_text
 from swiftdeploy.manifest import parse_manifest
 from swiftdeploy.render import render_stack, stack_data
 
-SEED = """\
-services:
-  name: app
-  image: swift-deploy-1-node:latest
-  port: 3000
-  mode: stable
-  version: "1.0.0"
-nginx:
-  image: nginx:latest
-  port: 8080
-  proxy_timeout: 30
-network:
-  name: swiftdeploy-net
-  driver_type: overlay
-runtime: swarm
-"""
+SEED = seed_text(driver="overlay", extra="runtime: swarm\n")
 
 
 def stack(extra: str = "") -> dict[str, Any]:
