@@ -19,7 +19,7 @@ from pathlib import Path
 
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.files import atomic_write, atomic_write_many
-from swiftdeploy.manifest import Manifest, parse_manifest, read_manifest_bytes
+from swiftdeploy.manifest import Manifest, manifest_digest, parse_manifest, read_manifest_bytes
 from swiftdeploy.project import Project
 
 
@@ -62,7 +62,7 @@ def render_project(
 ) -> list[Path]:
     """Write the generated files that differ from their rendering; return those rewritten."""
     if digest is None:
-        digest = hashlib.sha256(read_manifest_bytes(project.manifest_path)).hexdigest()
+        digest = manifest_digest(project.manifest_path)
     wanted = expected_files(project, manifest, digest)
     stale = {path: text for path, text in wanted.items() if _current(path) != text}
     if stale:
