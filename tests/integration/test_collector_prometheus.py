@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from collector_support import Rig, free_port, rig
-from swiftdeploy.collector import query
+from swiftdeploy.collector import promql, query
 from swiftdeploy.collector.nginx import mark_slots
 
 pytestmark = pytest.mark.integration
@@ -55,14 +55,6 @@ def prometheus(tmp: Path, binary: str, target: str) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def promql(url: str, expr: str, at: float) -> float:
-    body = httpx.get(f"{url}/api/v1/query", params={"query": expr, "time": at}, timeout=10).json()
-    assert body["status"] == "success", body
-    result = body["data"]["result"]
-    assert len(result) == 1, (expr, result)
-    return float(result[0]["value"][1])
-
-
 def steady_load(r: Rig, stop: threading.Event) -> None:
     """About 100 req/s: 1 in 10 fails (500), 1 in 25 is slow (0.3 s)."""
     paths = ["/fail" if i % 10 == 0 else "/slow" if i % 25 == 1 else "/ok" for i in range(50)]
@@ -88,21 +80,7 @@ def test_promql_over_the_scrapes_agrees_with_the_collector_window(
             try:
                 time.sleep(WINDOW + 8)  # a full window of scrapes
                 at = float(int(time.time()) - 1)
-                sel = 'track="canary"'
-                rng = f"[{WINDOW}s]"
-                prom_rate = promql(prom, f"sum(rate(swiftdeploy_requests_total{{{sel}}}{rng}))", at)
-                prom_errors = promql(
-                    prom,
-                    f'sum(rate(swiftdeploy_requests_total{{{sel},code=~"5.."}}{rng}))'
-                    f" / sum(rate(swiftdeploy_requests_total{{{sel}}}{rng}))",
-                    at,
-                )
-                prom_p99 = promql(
-                    prom,
-                    "histogram_quantile(0.99, sum by (le) "
-                    f"(rate(swiftdeploy_request_duration_seconds_bucket{{{sel}}}{rng})))",
-                    at,
-                )
+                theirs = promql.window(prom, "canary", WINDOW, at=at)
                 time.sleep(1.5)  # the collector's second `at` is complete
             finally:
                 stop.set()
@@ -111,9 +89,16 @@ def test_promql_over_the_scrapes_agrees_with_the_collector_window(
         # The collector's window ending at `at`, as its journal holds it.
         ours = query.window_from_journal(r.state_dir, "canary", WINDOW, now=at)
         assert ours.requests > 200
-        assert prom_rate == pytest.approx(ours.req_per_s, rel=0.15)
-        assert prom_errors == pytest.approx(ours.error_rate, abs=0.05)
+        assert theirs.req_per_s == pytest.approx(ours.req_per_s, rel=0.15)
+        assert theirs.requests == pytest.approx(ours.requests, rel=0.15)
+        assert theirs.error_rate == pytest.approx(ours.error_rate, abs=0.05)
+        assert theirs.by_class.keys() == ours.by_class.keys()
         assert 0.05 < ours.error_rate < 0.2
         assert ours.p99_ms is not None
         assert 250 < ours.p99_ms <= 500  # the slow requests' bucket
-        assert prom_p99 * 1000 == pytest.approx(ours.p99_ms, rel=0.15)
+        assert theirs.p99_ms is not None
+        assert theirs.p99_ms == pytest.approx(ours.p99_ms, rel=0.15)
+        # The collector was scraped for the whole window and read its log moments ago.
+        assert theirs.covered_s == WINDOW
+        assert at - 5 < theirs.fresh_until <= at + 1
+        assert query.staleness(theirs, now=at) is None
