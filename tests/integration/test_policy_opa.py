@@ -86,7 +86,7 @@ def test_rest_engine_allows_and_denies(opa: OpaServer) -> None:
     assert denied.deny == [
         "Error rate 5.20% exceeds maximum 1.00%",
         "P99 latency 620.0ms exceeds maximum 500ms",
-        "only 7 requests in 10 s window, need ≥ 50",
+        "inconclusive: 7 requests in the last 10 s, need ≥ 50",
     ]
     assert denied.policy_digest.startswith("sha256:")
 

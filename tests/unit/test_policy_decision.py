@@ -34,7 +34,7 @@ def test_deny_payload_keeps_every_reason() -> None:
     assert decision.deny == [
         "Error rate 5.20% exceeds maximum 1.00%",
         "P99 latency 620.0ms exceeds maximum 500ms",
-        "only 7 requests in 10 s window, need ≥ 50",
+        "inconclusive: 7 requests in the last 10 s, need ≥ 50",
     ]
     assert not decision.checks["p99"].passed
     assert decision.checks["target"].passed

@@ -24,9 +24,7 @@ verdict := "pass" if {
 	allow
 } else := "inconclusive" if {
 	_gated
-	_count(_in("request_count"))
-	_nonneg(_min_requests)
-	input.request_count < _min_requests
+	_inconclusive
 } else := "fail"
 
 deny contains check.detail if {
@@ -75,7 +73,12 @@ _error_rate := {"pass": false, "detail": "Error rate is unknown: input.error_rat
 	input.error_rate > _max_error_rate
 } else := {"pass": true, "detail": sprintf("Error rate %s%% is within maximum %s%%", [_pct(input.error_rate), _pct(_max_error_rate)])}
 
-_p99 := {"pass": false, "detail": "P99 latency is unknown: input.p99_ms must be a non-negative number"} if {
+# A window with too few requests has no meaningful P99 (none at all without traffic): it reads
+# as the same "inconclusive" reason as the request check, so the operator sees one cause.
+_p99 := {"pass": false, "detail": _requests.detail} if {
+	not _nonneg(_in("p99_ms"))
+	_inconclusive
+} else := {"pass": false, "detail": "P99 latency is unknown: input.p99_ms must be a non-negative number"} if {
 	not _nonneg(_in("p99_ms"))
 } else := {"pass": false, "detail": "Policy data is missing max_p99_ms"} if {
 	not _nonneg(_max_p99_ms)
@@ -87,11 +90,17 @@ _requests := {"pass": false, "detail": "Request count is unknown: input.request_
 	not _count(_in("request_count"))
 } else := {"pass": false, "detail": "Policy data is missing min_requests"} if {
 	not _nonneg(_min_requests)
-} else := {"pass": false, "detail": sprintf("only %s requests in %s, need ≥ %s", [_num(input.request_count), _window, _num(_min_requests)])} if {
-	input.request_count < _min_requests
+} else := {"pass": false, "detail": sprintf("inconclusive: %s requests in %s, need ≥ %s", [_num(input.request_count), _window, _num(_min_requests)])} if {
+	_inconclusive
 } else := {"pass": true, "detail": sprintf("%s requests in %s, need ≥ %s", [_num(input.request_count), _window, _num(_min_requests)])}
 
-_window := sprintf("%s s window", [_num(input.window_s)]) if {
+_inconclusive if {
+	_count(_in("request_count"))
+	_nonneg(_min_requests)
+	input.request_count < _min_requests
+}
+
+_window := sprintf("the last %s s", [_num(input.window_s)]) if {
 	_nonneg(_in("window_s"))
 } else := "the window"
 

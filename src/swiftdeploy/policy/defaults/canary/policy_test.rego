@@ -18,7 +18,7 @@ test_bad_canary_denied_with_reasons if {
 	canary.deny == {
 		"Error rate 5.20% exceeds maximum 1.00%",
 		"P99 latency 620.0ms exceeds maximum 500ms",
-		"only 7 requests in 10 s window, need ≥ 50",
+		"inconclusive: 7 requests in the last 10 s, need ≥ 50",
 	} with input as {"to": "stable", "error_rate": 0.052, "p99_ms": 620, "request_count": 7, "window_s": 10}
 }
 
@@ -73,3 +73,9 @@ test_verdict_fail_when_the_count_is_missing if {
 }
 
 _window(rate, p99, n) := {"to": "stable", "error_rate": rate, "p99_ms": p99, "request_count": n, "window_s": 30}
+
+test_too_little_traffic_is_one_inconclusive_reason if {
+	few := {"to": "stable", "error_rate": 0.0, "p99_ms": null, "request_count": 12, "window_s": 30}
+	canary.deny == {"inconclusive: 12 requests in the last 30 s, need ≥ 50"} with input as few
+	canary.verdict == "inconclusive" with input as few
+}
