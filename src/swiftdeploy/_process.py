@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +104,42 @@ def reap(pid: int) -> None:
     """Collect a child of this process that has exited, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def alive(pid: int, *, marker: str) -> bool:
+    """Is pid running and still the process we started (not a recycled pid)?
+
+    `marker` is a string our process has in its command line or environment (a path of the
+    project's), so a pid the kernel reused for somebody else's process reads as dead.
+    """
+    import psutil
+
+    reap(pid)
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        haystack = " ".join(proc.cmdline())
+        if marker and marker not in haystack:
+            haystack += " " + " ".join(proc.environ().values())
+        return not marker or marker in haystack
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def terminate(
+    pid: int, *, marker: str, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM
+) -> None:
+    """Ask our process to stop gracefully; kill it if it has not stopped after timeout."""
+    if not alive(pid, marker=marker):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid, marker=marker):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    reap(pid)

@@ -1,0 +1,125 @@
+"""The collector as a resident process beside nginx: start it, adopt it, stop it.
+
+`deploy` calls `ensure_running` (a collector left running by an earlier CLI, even one that
+was killed, is adopted: its pid file names it, its command line carries the state folder);
+`teardown` calls `stop` (SIGTERM: it reads the log to its end, writes a last journal record
+and exits). `locate` has no side effects, for `status` and the gates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from swiftdeploy import _process
+from swiftdeploy.collector.server import PID_FILE, PORT_FILE
+from swiftdeploy.errors import CommandFailed, StateError
+
+START_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class CollectorProcessInfo:
+    """Where the collector of one deployment is, if it runs."""
+
+    pid: int | None
+    url: str | None  # http://127.0.0.1:PORT while it runs
+    started: bool = False  # True when this call started it (False: adopted, or not running)
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+def locate(state_dir: Path) -> CollectorProcessInfo:
+    """The running collector whose state is in `state_dir`, or a not-running info."""
+    pid, port = _read_int(state_dir / PID_FILE), _read_int(state_dir / PORT_FILE)
+    if pid is None or port is None or not _process.alive(pid, marker=_marker(state_dir)):
+        return CollectorProcessInfo(pid=None, url=None)
+    return CollectorProcessInfo(pid=pid, url=f"http://127.0.0.1:{port}")
+
+
+def ensure_running(
+    state_dir: Path,
+    log: Path,
+    *,
+    process_log: Path,
+    excluded_paths: tuple[str, ...] = (),
+    timeout_s: float = START_TIMEOUT_S,
+) -> CollectorProcessInfo:
+    """Adopt the collector already following `log`, or start one and wait until it answers."""
+    found = locate(state_dir)
+    if found.url is not None and _answers(found.url):
+        return found
+    if found.pid is not None:  # alive but not answering: replace it
+        _process.terminate(found.pid, marker=_marker(state_dir))
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot create the collector's folder {state_dir}: {exc}") from exc
+    for stale in (PID_FILE, PORT_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / stale).unlink()
+    argv = [sys.executable, "-m", "swiftdeploy.collector", "--log", str(log)]
+    argv += ["--state-dir", str(state_dir.resolve())]
+    for path in excluded_paths:
+        argv += ["--exclude-path", path]
+    pid = _process.spawn(argv, env=dict(os.environ), log_path=process_log)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _process.alive(pid, marker=_marker(state_dir)):
+            break
+        port = _read_int(state_dir / PORT_FILE)
+        if _read_int(state_dir / PID_FILE) == pid and port is not None:
+            url = f"http://127.0.0.1:{port}"
+            if _answers(url):
+                return CollectorProcessInfo(pid=pid, url=url, started=True)
+        time.sleep(0.05)
+    _process.terminate(pid, marker=_marker(state_dir), timeout=2.0)
+    how = "exited" if not _process.alive(pid, marker=_marker(state_dir)) else "did not answer"
+    raise CommandFailed(
+        f"the collector {how} within {timeout_s:g}s of starting: {_tail(process_log)}",
+        argv=argv,
+        returncode=None,
+    )
+
+
+def stop(state_dir: Path, *, timeout_s: float = 10.0) -> bool:
+    """Stop the collector of `state_dir` gracefully; True if one was running."""
+    found = locate(state_dir)
+    if found.pid is None:
+        return False
+    _process.terminate(found.pid, marker=_marker(state_dir), timeout=timeout_s)
+    return True
+
+
+def _marker(state_dir: Path) -> str:
+    return f"--state-dir {state_dir.resolve()}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return "no log"
+    return " | ".join(text.splitlines()[-lines:]) or "its log is empty"
