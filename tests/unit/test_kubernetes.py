@@ -221,6 +221,21 @@ def test_gateway_traffic_replaces_nginx_with_a_weighted_httproute() -> None:
     assert weights == [100, 0]
 
 
+@pytest.mark.parametrize(("header", "pins"), [("X-Track", 2), (None, 0)])
+def test_the_route_pins_by_the_manifests_header_or_not_at_all(
+    header: str | None, pins: int
+) -> None:
+    m, _ = manifest("canary")
+    canary = m.canary.model_copy(update={"header_override": header})
+    [route] = [o for o in objects("canary", "gateway", canary=canary) if o["kind"] == "HTTPRoute"]
+    *pinned, weighted = route["spec"]["rules"]
+    assert len(pinned) == pins
+    assert {r["matches"][0]["headers"][0]["name"] for r in pinned} == (
+        {header} if header else set()
+    )
+    assert "headers" not in weighted["matches"][0]
+
+
 def test_opa_gets_the_policies_in_their_folder_layout() -> None:
     rendered = objects()
     config = by_name(rendered, "ConfigMap", "app-opa")

@@ -117,17 +117,22 @@ def http_route(manifest: Manifest, names: Names, namespace: str) -> dict[str, An
     def backend(name: str, share: int) -> dict[str, Any]:
         return {"name": name, "port": svc.port, "weight": share}
 
+    header = manifest.canary.header_override
+
     def pinned(value: str, name: str) -> dict[str, Any]:
-        # Mirrors nginx's `X-Canary: always|never`.
+        # Mirrors nginx's `<header_override>: always|never`.
         return {
             "matches": [
                 {
                     "path": {"type": "PathPrefix", "value": "/"},
-                    "headers": [{"type": "Exact", "name": "X-Canary", "value": value}],
+                    "headers": [{"type": "Exact", "name": header, "value": value}],
                 }
             ],
             "backendRefs": [backend(name, 1)],
         }
+
+    # With header_override null no request can choose its track, as with nginx.
+    pins = [pinned("always", names.canary), pinned("never", names.stable)] if header else []
 
     return {
         "apiVersion": GATEWAY_API_VERSION,
@@ -138,8 +143,7 @@ def http_route(manifest: Manifest, names: Names, namespace: str) -> dict[str, An
         "spec": {
             "parentRefs": [{"name": GATEWAY_NAME}],
             "rules": [
-                pinned("always", names.canary),
-                pinned("never", names.stable),
+                *pins,
                 {
                     "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
                     "backendRefs": [
