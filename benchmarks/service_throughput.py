@@ -373,7 +373,8 @@ def in_process_cost(n: int) -> dict[str, float]:
     """Microseconds per GET / through the ASGI app alone, with and without metrics."""
     import asyncio
 
-    from swiftdeploy.demo.app import Settings, create_app
+    from swiftdeploy.demo.app import create_app
+    from swiftdeploy.demo.settings import Settings
 
     async def send(_message: object) -> None:
         return None

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swiftdeploy.demo.app import MAX_BODY_BYTES, DemoApp, Settings, create_app
+from swiftdeploy.demo.app import MAX_BODY_BYTES, DemoApp, create_app
+from swiftdeploy.demo.settings import Settings
 
 TOKEN = "s3cret-token"
 

@@ -14,7 +14,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from swiftdeploy.demo.app import BUCKETS, MAX_BODY_BYTES, DemoApp, Settings, create_app
+from swiftdeploy.demo.app import MAX_BODY_BYTES, DemoApp, create_app
+from swiftdeploy.demo.metrics import BUCKETS
+from swiftdeploy.demo.settings import Settings
 
 CANARY = Settings(mode="canary", version="2.0.0")
 STABLE = Settings(mode="stable", version="1.0.0")

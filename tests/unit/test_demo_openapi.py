@@ -9,8 +9,9 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from swiftdeploy.demo.app import Settings, create_app
+from swiftdeploy.demo.app import create_app
 from swiftdeploy.demo.openapi import SPEC, spec_bytes
+from swiftdeploy.demo.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

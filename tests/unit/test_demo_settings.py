@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from swiftdeploy.cli.demo_service import command
-from swiftdeploy.demo.app import Settings
 from swiftdeploy.demo.openapi import SPEC
 from swiftdeploy.demo.server import remove_stale_socket, serve, settings_env
+from swiftdeploy.demo.settings import Settings
 from swiftdeploy.errors import UsageError
 
 

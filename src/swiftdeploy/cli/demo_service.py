@@ -51,8 +51,8 @@ def command(
         sys.stdout.buffer.write(spec_bytes())
         sys.stdout.flush()
         return
-    from swiftdeploy.demo.app import Settings
     from swiftdeploy.demo.server import serve
+    from swiftdeploy.demo.settings import Settings
 
     env = dict(os.environ)
     overrides = {

@@ -8,28 +8,17 @@ source, both clocks and the sleep function are injected so tests are determinist
 from __future__ import annotations
 
 import asyncio
-import bisect
 import hmac
-import itertools
 import json
 import logging
-import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Info, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.demo.chaos import (
@@ -39,8 +28,9 @@ from swiftdeploy.demo.chaos import (
     check_depth,
     parse_spec,
 )
+from swiftdeploy.demo.metrics import Metrics
 from swiftdeploy.demo.openapi import spec_bytes
-from swiftdeploy.errors import UsageError
+from swiftdeploy.demo.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,9 +42,6 @@ log = logging.getLogger("swiftdeploy.demo")
 MAX_BODY_BYTES = 16 * 1024
 # What an unread body is drained up to before answering: nginx's client_max_body_size (1m).
 DRAIN_LIMIT_BYTES = 1024 * 1024
-# Fine buckets under 50 ms because healthy responses live there; 0.5 must be an exact bound
-# because the promotion policy compares P99 against 500 ms.
-BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROUTES: dict[str, tuple[str, ...]] = {
     "/": ("GET",),
     "/healthz": ("GET",),
@@ -66,138 +53,6 @@ ROUTES: dict[str, tuple[str, ...]] = {
 # by chaos so operators can always observe and recover.
 CHAOS_ROUTES = frozenset({"/"})
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-Mode = Literal["stable", "canary"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    mode: Mode = "stable"
-    version: str = "0.0.0"
-    host: str = "0.0.0.0"
-    port: int = 3000
-    socket: Path | None = None
-    chaos_token: str | None = None
-    metrics_enabled: bool = True
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read MODE, APP_VERSION, APP_HOST, APP_PORT, APP_SOCKET, CHAOS_TOKEN, METRICS_ENABLED.
-
-        CHAOS_TOKEN_FILE names a file holding the token (a Docker secret); CHAOS_TOKEN wins.
-        """
-        env = os.environ if env is None else env
-        mode = env.get("MODE", "stable").strip().lower()
-        if mode not in ("stable", "canary"):
-            raise UsageError(f"MODE must be 'stable' or 'canary', got {mode!r}")
-        version = env.get("APP_VERSION", "0.0.0").strip()
-        if not version:
-            raise UsageError("APP_VERSION must not be empty")
-        raw_port = env.get("APP_PORT", "3000").strip()
-        try:
-            port = int(raw_port)
-        except ValueError:
-            port = -1
-        if not 0 < port < 65536:
-            raise UsageError(f"APP_PORT must be an integer in 1-65535, got {raw_port!r}")
-        metrics = env.get("METRICS_ENABLED", "1").strip().lower()
-        if metrics not in ("0", "1", "true", "false", "yes", "no", ""):
-            raise UsageError(f"METRICS_ENABLED must be 0 or 1, got {metrics!r}")
-        socket = env.get("APP_SOCKET", "").strip()
-        return cls(
-            mode="canary" if mode == "canary" else "stable",
-            version=version,
-            host=env.get("APP_HOST", "0.0.0.0").strip() or "0.0.0.0",
-            port=port,
-            socket=Path(socket) if socket else None,
-            chaos_token=env.get("CHAOS_TOKEN") or _token_from_file(env.get("CHAOS_TOKEN_FILE")),
-            metrics_enabled=metrics in ("1", "true", "yes", ""),
-        )
-
-
-def _token_from_file(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        token = Path(name).read_text().strip()
-    except OSError as exc:
-        raise UsageError(f"CHAOS_TOKEN_FILE {name!r} cannot be read: {exc.strerror}") from None
-    return token or None
-
-
-class _RequestCollector(Collector):
-    """Request counters and latency histograms as plain ints and floats.
-
-    The app runs on one event loop and /metrics renders on that same loop, so nothing
-    mutates these concurrently; skipping prometheus_client's per-value locks and the
-    linear bucket scan keeps instrumentation at a fraction of a microsecond per request.
-    """
-
-    def __init__(self) -> None:
-        self.in_flight = 0
-        self.counts: dict[tuple[str, str, int], int] = {}
-        # (method, path) -> [per-bucket counts incl. +Inf, sum of seconds]
-        self.histograms: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
-
-    def observe(self, method: str, path: str, status: int, seconds: float) -> None:
-        key = (method, path, status)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        histogram = self.histograms.get((method, path))
-        if histogram is None:
-            histogram = self.histograms[(method, path)] = ([0] * (len(BUCKETS) + 1), [0.0])
-        # bisect_left finds the first bound >= seconds: Prometheus's `le` semantics.
-        histogram[0][bisect.bisect_left(BUCKETS, seconds)] += 1
-        histogram[1][0] += seconds
-
-    def collect(self) -> Iterator[Metric]:
-        counter = CounterMetricFamily(
-            "http_requests",
-            "HTTP requests answered, by method, route and status code.",
-            labels=["method", "path", "status_code"],
-        )
-        for (method, path, status), value in self.counts.items():
-            counter.add_metric([method, path, str(status)], value)
-        yield counter
-        histogram = HistogramMetricFamily(
-            "http_request_duration_seconds",
-            "Time spent answering HTTP requests, by method and route.",
-            labels=["method", "path"],
-        )
-        for (method, path), (counts, total) in self.histograms.items():
-            cumulative = list(itertools.accumulate(counts))
-            buckets = [(_BOUND_LABELS[i], float(n)) for i, n in enumerate(cumulative)]
-            histogram.add_metric([method, path], buckets, total[0])
-        yield histogram
-        yield GaugeMetricFamily(
-            "http_requests_in_flight", "Requests being answered now.", value=self.in_flight
-        )
-
-
-# repr gives the exposition format's spelling for these bounds ("0.005", "1.0", ...).
-_BOUND_LABELS = [*(repr(float(b)) for b in BUCKETS), "+Inf"]
-
-
-class Metrics:
-    """Request metrics in a dedicated registry, so several apps can live in one process."""
-
-    def __init__(self, settings: Settings, *, clock: Callable[[], float], chaos: Chaos) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.requests = _RequestCollector()
-        self.registry.register(self.requests)
-        started = clock()
-        uptime = Gauge("app_uptime_seconds", "Seconds since start.", registry=self.registry)
-        uptime.set_function(lambda: clock() - started)
-        Gauge("app_mode", "0 stable, 1 canary.", registry=self.registry).set(
-            1 if settings.mode == "canary" else 0
-        )
-        active = Gauge("chaos_active", "0 none, 1 slow, 2 error.", registry=self.registry)
-        active.set_function(lambda: float(chaos.kind()))
-        Info("app", "Version and mode of this instance.", registry=self.registry).info(
-            {"version": settings.version, "mode": settings.mode}
-        )
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
 
 
 @dataclass(frozen=True)

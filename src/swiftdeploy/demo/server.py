@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from swiftdeploy.demo.app import DemoApp, Settings, create_app
+from swiftdeploy.demo.app import DemoApp, create_app
+from swiftdeploy.demo.settings import Settings
 from swiftdeploy.errors import UsageError
 
 ServerName = Literal["granian", "uvicorn"]
