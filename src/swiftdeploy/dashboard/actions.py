@@ -234,12 +234,12 @@ def spawn(deployment: Deployment, argv: list[str], log_name: str) -> int:
 
 
 def alive(pid: int, marker: str) -> bool:
-    from swiftdeploy.runtime.local import _alive
+    from swiftdeploy import _process
 
-    return _alive(pid, marker=marker)
+    return _process.alive(pid, marker=marker)
 
 
 def terminate(pid: int, marker: str) -> None:
-    from swiftdeploy.runtime.local import _terminate
+    from swiftdeploy import _process
 
-    _terminate(pid, marker=marker, timeout=10.0)
+    _process.terminate(pid, marker=marker, timeout=10.0)
