@@ -155,7 +155,7 @@ class Deployment:
         deadline = time.monotonic() + timeout
         health = self.runtime.health(record)
         while not (health.healthy and health.mode == spec.mode):
-            if time.monotonic() >= deadline or "has exited" in health.detail:
+            if time.monotonic() >= deadline or health.exited:
                 self.runtime.stop_instance(state, record.id)
                 self.runtime.save(state)
                 raise HealthTimeout(

@@ -30,6 +30,8 @@ class Health:
     detail: str
     mode: str | None = None
     version: str | None = None
+    exited: bool = False
+    """The instance is gone (its process or container ended): waiting longer will not help."""
 
 
 class Runtime(Protocol):

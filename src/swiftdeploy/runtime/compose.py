@@ -224,6 +224,7 @@ class ComposeRuntime:
                 False,
                 f"container {instance.container[:12]} has exited; "
                 + container_report(instance.container),
+                exited=True,
             )
         result = _process.run(
             ["docker", "exec", instance.container, "python3", "-c", _HEALTH_PROBE],

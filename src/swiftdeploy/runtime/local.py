@@ -185,7 +185,9 @@ class LocalRuntime:
 
     def health(self, instance: InstanceRecord) -> Health:
         if not _alive(instance.pid, marker=_socket_path(instance.address)):
-            return Health(False, f"process {instance.pid} has exited (log: {instance.log})")
+            return Health(
+                False, f"process {instance.pid} has exited (log: {instance.log})", exited=True
+            )
         try:
             with self.client(instance, timeout=2.0) as client:
                 response = client.get("/healthz")
