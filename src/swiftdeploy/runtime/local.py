@@ -78,16 +78,16 @@ class LocalRuntime:
     def load(self) -> DeploymentState:
         state = load_state(self.project.state_file)
         for instance_id, record in list(state.instances.items()):
-            if not _alive(record.pid, marker=_socket_path(record.address)):
+            if not _process.alive(record.pid, marker=_socket_path(record.address)):
                 del state.instances[instance_id]
         if state.stable not in state.instances:
             state.stable = None
         if state.canary not in state.instances:
             state.canary = None
             state.canary_weight = 0
-        if state.nginx and not _alive(state.nginx.pid, marker=state.nginx.config):
+        if state.nginx and not _process.alive(state.nginx.pid, marker=state.nginx.config):
             state.nginx = None
-        if state.opa and not _alive(state.opa.pid, marker=state.opa.config):
+        if state.opa and not _process.alive(state.opa.pid, marker=state.opa.config):
             state.opa = None
         if state.nginx is None:
             state.nginx = self._adopt_nginx()
@@ -102,7 +102,11 @@ class LocalRuntime:
             pid = int((self.nginx_prefix / "nginx.pid").read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return ProcessRecord(pid=pid, config=str(conf)) if _alive(pid, marker=str(conf)) else None
+        return (
+            ProcessRecord(pid=pid, config=str(conf))
+            if _process.alive(pid, marker=str(conf))
+            else None
+        )
 
     def _adopt_orphans(self, state: DeploymentState) -> None:
         """Instances spawned by a killed command before their pid reached the state file.
@@ -184,7 +188,7 @@ class LocalRuntime:
         return httpx.Client(transport=transport, base_url="http://instance", timeout=timeout)
 
     def health(self, instance: InstanceRecord) -> Health:
-        if not _alive(instance.pid, marker=_socket_path(instance.address)):
+        if not _process.alive(instance.pid, marker=_socket_path(instance.address)):
             return Health(
                 False, f"process {instance.pid} has exited (log: {instance.log})", exited=True
             )
@@ -205,7 +209,7 @@ class LocalRuntime:
         record = state.instances.pop(instance_id, None)
         if record is None:
             return
-        _terminate(record.pid, marker=_socket_path(record.address), timeout=DRAIN_TIMEOUT_S)
+        _process.terminate(record.pid, marker=_socket_path(record.address), timeout=DRAIN_TIMEOUT_S)
         with contextlib.suppress(FileNotFoundError):
             Path(_socket_path(record.address)).unlink()
 
@@ -301,7 +305,7 @@ class LocalRuntime:
         self._adopt_orphans(state)
         stopped: list[str] = []
         if state.nginx is not None:
-            _terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
+            _process.terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
             stopped.append(f"nginx (pid {state.nginx.pid})")
             state.nginx = None
         for instance_id in list(state.instances):
@@ -418,39 +422,6 @@ def _nginx_binary() -> str:
             returncode=None,
         )
     return found
-
-
-def _alive(pid: int, *, marker: str) -> bool:
-    """Is pid running and still the process we started (not a recycled pid)?"""
-    _process.reap(pid)
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        haystack = " ".join(proc.cmdline())
-        if marker and marker not in haystack:
-            haystack += " " + " ".join(proc.environ().values())
-        return not marker or marker in haystack
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-
-
-def _terminate(
-    pid: int, *, marker: str, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM
-) -> None:
-    """Ask a process to stop gracefully; kill it if it has not stopped after timeout."""
-    if not _alive(pid, marker=marker):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid, marker=marker):
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _process.reap(pid)
 
 
 def _point_symlink(link: Path, target: str) -> None:
