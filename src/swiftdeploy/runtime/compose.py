@@ -27,12 +27,12 @@ import json
 import os
 import secrets
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from swiftdeploy import _process
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -193,7 +193,7 @@ class ComposeRuntime:
         self._addresses_changed = True
         container = self._container_id(state, service)
         pid = self._running(container)[1]
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        stamp = iso_utc(timespec="microseconds")
         record = InstanceRecord(
             id=f"{spec.track}-{spec.version}-{secrets.token_hex(3)}",
             track=spec.track,

@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from swiftdeploy import _process
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -172,7 +173,7 @@ class LocalRuntime:
             pid=pid,
             address=f"unix:{socket_path}",
             log=str(log_path),
-            started_at=stamp.isoformat().replace("+00:00", "Z"),
+            started_at=iso_utc(stamp, timespec="microseconds"),
         )
         state.instances[instance_id] = record
         return record

@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from datetime import UTC, datetime
 
 from swiftdeploy import _process
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -278,7 +278,7 @@ class SwarmRuntime(ComposeRuntime):
         else:
             self._deploy(state, canary=1, canary_version=spec.version, canary_instance=instance_id)
         container = self._wait_container(service, exclude=known, instance=instance_id)
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        stamp = iso_utc(timespec="microseconds")
         record = InstanceRecord(
             id=instance_id,
             track=spec.track,
