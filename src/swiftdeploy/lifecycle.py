@@ -76,7 +76,7 @@ class SilentReporter:
         pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """What a lifecycle command did, for the CLI to print or emit as JSON."""
 
@@ -87,6 +87,15 @@ class Outcome:
     # False when the command ran to its end but the release did not happen (a rollout that
     # was rolled back or aborted): the CLI exits 1, as `kubectl argo rollouts status` does.
     succeeded: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "changed": self.changed,
+            "succeeded": self.succeeded,
+            "summary": self.summary,
+            **self.details,
+        }
 
 
 @dataclass

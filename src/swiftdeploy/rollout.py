@@ -33,10 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from swiftdeploy.errors import LockBusy, PolicyUnavailable, UsageError
 from swiftdeploy.files import atomic_write
-from swiftdeploy.lifecycle import Deployment, Outcome, require_running
+from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.metrics import MetricsUnavailable
 from swiftdeploy.notify import Notifier
-from swiftdeploy.release import back_to_stable, make_canary_stable, start_canary, tracks
+from swiftdeploy.release import back_to_stable, make_canary_stable, open_canary, tracks
 
 Phase = Literal["progressing", "paused", "inconclusive", "promoted", "rolled_back", "aborted"]
 FINISHED = frozenset({"promoted", "rolled_back", "aborted"})
@@ -199,24 +199,7 @@ class Runner:
         deployment = self.deployment
         steps = self.spec.steps or [deployment.manifest.canary.weight]
         with deployment.project.lock("promote canary --progressive"):
-            state = deployment.reconcile()
-            require_running(state)
-            target_version = version or deployment.manifest.services.version
-            current = state.mode
-            deployment.ask_policy(
-                "canary",
-                {"action": "promote", "from": current, "to": "canary", "version": target_version},
-            )
-            canary = state.canary_instance()
-            if canary is None or canary.version != target_version:
-                state.pending = "promote canary"
-                deployment.runtime.save(state)
-                start_canary(deployment, state, target_version)
-            state.canary_weight = steps[0]
-            deployment.runtime.route(state)
-            state.pending = None
-            deployment.runtime.save(state)
-            deployment.set_mode("canary")
+            _state, target_version, _mode, _changed = open_canary(deployment, version, steps[0])
             rollout = Rollout(version=target_version, steps=steps, step_started=self.clock())
             save_rollout(deployment, rollout)
         self._phase(rollout, "progressing", f"canary {target_version} at {steps[0]}% of traffic")
@@ -266,6 +249,7 @@ class Runner:
 
     def _analyse(self, rollout: Rollout) -> tuple[str, list[str], str, dict[str, Any]]:
         from swiftdeploy.observe import measure_tracks
+        from swiftdeploy.policy.facts import promotion_input
 
         deployment = self.deployment
         state = deployment.runtime.load()
@@ -284,18 +268,11 @@ class Runner:
             )
         except MetricsUnavailable as exc:
             return "fail", [f"metrics unavailable: {exc.message}"], "", evidence
-        policy_input: dict[str, Any] = {
-            "action": "promote",
-            "from": "canary",
-            "to": "stable",
-            "phase": "analysis",
-            "step": rollout.step,
-            "weight": rollout.weight,
-            "version": rollout.version,
-            **figures.get("canary", {}),
-        }
-        if "stable" in figures:
-            policy_input["stable"] = figures["stable"]
+        policy_input = promotion_input(
+            rollout.version,
+            figures,
+            analysis={"phase": "analysis", "step": rollout.step, "weight": rollout.weight},
+        )
         evidence["figures"] = figures
         try:
             decision = deployment.decide("canary", policy_input)

@@ -116,18 +116,14 @@ class Sampler:
         self, canary: dict[str, Any] | None, stable: dict[str, Any] | None
     ) -> list[RuleResult]:
         from swiftdeploy.policy import engine_for
-        from swiftdeploy.policy.facts import infra_facts
+        from swiftdeploy.policy.facts import infra_facts, promotion_input
 
         deployment = self.deployment
         questions: dict[str, dict[str, Any]] = {"infra": infra_facts(deployment.project.root)}
         if canary is not None:
-            questions["canary"] = {
-                "action": "promote",
-                "from": "canary",
-                "to": "stable",
-                **canary,
-                **({"stable": stable} if stable is not None else {}),
-            }
+            questions["canary"] = promotion_input(
+                None, {"canary": canary, **({"stable": stable} if stable is not None else {})}
+            )
         results: list[RuleResult] = []
         try:
             engine = engine_for(deployment.manifest.policy, deployment.project.policies_dir)

@@ -9,7 +9,7 @@ import click
 
 from swiftdeploy.cli._common import chain_head, printable, timestamp
 from swiftdeploy.cli.console import console, counted
-from swiftdeploy.cli.main import manifest_path_from
+from swiftdeploy.cli.context import manifest_path_from
 from swiftdeploy.errors import ExitCode, HistoryError, UsageError
 from swiftdeploy.history import History, format_ts, parse_ts
 from swiftdeploy.project import Project

@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from swiftdeploy import __version__
+from swiftdeploy.cli.context import manifest_path_from
 from swiftdeploy.errors import ExitCode, SwiftDeployError
+
+__all__ = ["COMMANDS", "cli", "main", "manifest_path_from"]  # manifest_path_from: re-export
 
 # verb -> (module, one-line help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     except SwiftDeployError as exc:
         from swiftdeploy.cli.console import console
 
-        console().report_error(exc)
+        if exc.message:  # an Unsuccessful verb has printed its result already
+            console().report_error(exc)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -128,9 +131,3 @@ def main(argv: list[str] | None = None) -> None:
         console().report_error(DiskFull(f"disk full: cannot write{where}: {exc.strerror}"))
         sys.exit(int(ExitCode.FAILURE))
     sys.exit(status if isinstance(status, int) else int(ExitCode.OK))
-
-
-def manifest_path_from(ctx: click.Context) -> Path:
-    """The manifest path chosen with the global -f option."""
-    root: Any = ctx.find_root().obj
-    return root if isinstance(root, Path) else Path("manifest.yaml")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from swiftdeploy.cli._common import manifest_field, printable
-from swiftdeploy.cli.main import manifest_path_from
+from swiftdeploy.cli.context import manifest_path_from
 from swiftdeploy.errors import PolicyDenied, SwiftDeployError, UsageError
 
 
