@@ -182,21 +182,14 @@ class Deployment:
         Raises PolicyUnavailable when the engine cannot answer (fail closed), unless the
         operator's override lets it through (then recorded as such).
         """
-        from swiftdeploy.policy import engine_for, gate
-        from swiftdeploy.policy.gate import GateDenied
+        from swiftdeploy.policy import engine_for
+        from swiftdeploy.policy.gate import decide
 
         on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
-        try:
-            engine = engine_for(self.manifest.policy, self.project.policies_dir)
-            return gate(
-                engine,
-                domain,
-                policy_input,
-                on_unavailable=on_unavailable,
-                record=self.history.append,
-            )
-        except GateDenied as exc:
-            return exc.decision
+        engine = engine_for(self.manifest.policy, self.project.policies_dir)
+        return decide(
+            engine, domain, policy_input, on_unavailable=on_unavailable, record=self.history.append
+        )
 
     def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Decision:
         """Ask the policy engine and report its answer in the seeds' style.

@@ -8,7 +8,7 @@ to the history as a `status_sample` event with the seeds' fields.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -140,6 +140,28 @@ class Sampler:
                     RuleResult(domain, rule, "PASS" if check.passed else "FAIL", check.detail)
                 )
         return results
+
+
+def samples(
+    deployment: Deployment,
+    interval: float,
+    *,
+    limit: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[DashboardSample]:
+    """The `status` verb: one sample per interval (up to limit), each recorded in the history.
+
+    The caller only draws them; stopping the iteration (Ctrl+C) stops sampling.
+    """
+    sampler = Sampler(deployment)
+    sampler.prime()
+    taken = 0
+    while limit is None or taken < limit:
+        sleep(interval)
+        sample = sampler.sample()
+        record(deployment, sample)
+        taken += 1
+        yield sample
 
 
 def record(deployment: Deployment, sample: DashboardSample) -> None:
