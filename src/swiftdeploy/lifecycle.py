@@ -7,8 +7,10 @@ before it happens (so a killed CLI can be reconciled) and in the history after.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -131,6 +133,20 @@ class Deployment:
         )
 
     # -- shared steps ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def step(self, state: DeploymentState, pending: str | None) -> Iterator[DeploymentState]:
+        """One state change: `pending` is on disk before it starts, cleared and saved after.
+
+        With pending=None nothing is marked, and the state is still saved once at the end.
+        When the body raises, `pending` stays recorded: the next command's reconcile undoes it.
+        """
+        if pending is not None:
+            state.pending = pending
+            self.runtime.save(state)
+        yield state
+        state.pending = None
+        self.runtime.save(state)
 
     def reconcile(self) -> DeploymentState:
         """Load the state and finish or undo whatever a killed command left behind."""

@@ -31,20 +31,17 @@ def deploy(deployment: Deployment) -> Outcome:
         render_project(project, manifest)
         stable = state.stable_instance()
         started: list[str] = []
-        if stable is None:
-            state.pending = "deploy"
-            runtime.save(state)
-            spec = InstanceSpec("stable", "stable", manifest.services.version, None)
-            record = deployment.start_and_wait(state, spec)
-            state.stable = record.id
-            started.append(record.id)
-        if manifest.services.mode == "canary" and state.canary is None:
-            record = start_canary(deployment, state, manifest.services.version)
-            started.append(record.id)
-        runtime.route(state)
-        stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
-        state.pending = None
-        runtime.save(state)
+        with deployment.step(state, "deploy" if stable is None else None):
+            if stable is None:
+                spec = InstanceSpec("stable", "stable", manifest.services.version, None)
+                record = deployment.start_and_wait(state, spec)
+                state.stable = record.id
+                started.append(record.id)
+            if manifest.services.mode == "canary" and state.canary is None:
+                record = start_canary(deployment, state, manifest.services.version)
+                started.append(record.id)
+            runtime.route(state)
+            stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
         deployment.history.append(
             "deploy", {"mode": manifest.services.mode, "started": started, **tracks(state)}
         )
@@ -90,18 +87,14 @@ def open_canary(
     current = state.mode
     deployment.ask_policy("canary", canary_start_input(current, target_version))
     canary = state.canary_instance()
-    if canary is not None and canary.version == target_version:
-        changed = state.canary_weight != weight
-    else:
-        state.pending = "promote canary"
-        runtime.save(state)
-        start_canary(deployment, state, target_version)
-        changed = True
-    state.canary_weight = weight
-    runtime.route(state)
-    stop_all_but(deployment, state, {stable.id, state.canary or ""})
-    state.pending = None
-    runtime.save(state)
+    keep = canary is not None and canary.version == target_version
+    changed = state.canary_weight != weight if keep else True
+    with deployment.step(state, None if keep else "promote canary"):
+        if not keep:
+            start_canary(deployment, state, target_version)
+        state.canary_weight = weight
+        runtime.route(state)
+        stop_all_but(deployment, state, {stable.id, state.canary or ""})
     deployment.set_mode("canary")
     return state, target_version, current, changed
 
@@ -146,16 +139,13 @@ def make_canary_stable(
 ) -> InstanceRecord:
     """Start a stable instance of the canary's version, switch to it, drain the others."""
     runtime = deployment.runtime
-    state.pending = "promote stable"
-    runtime.save(state)
-    spec = InstanceSpec("stable", "stable", canary.version, None)
-    record = deployment.start_and_wait(state, spec)
-    state.stable, state.canary, state.canary_weight = record.id, None, 0
-    runtime.route(state)
-    runtime.save(state)
-    stop_all_but(deployment, state, {record.id})
-    state.pending = None
-    runtime.save(state)
+    with deployment.step(state, "promote stable"):
+        spec = InstanceSpec("stable", "stable", canary.version, None)
+        record = deployment.start_and_wait(state, spec)
+        state.stable, state.canary, state.canary_weight = record.id, None, 0
+        runtime.route(state)
+        runtime.save(state)  # traffic is on the new stable before the old ones drain
+        stop_all_but(deployment, state, {record.id})
     deployment.set_mode("stable")
     deployment.history.append(
         "promote", {"from": "canary", "to": "stable", "version": canary.version, **tracks(state)}
