@@ -10,6 +10,20 @@ from swiftdeploy.errors import SwiftDeployError, UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome
 
 
+def chaos_request(
+    mode: str, *, duration: float | None = None, rate: float | None = None, ttl: float | None = None
+) -> dict[str, Any]:
+    """The body `chaos MODE` sends, with the defaults: slow 1 s, errors on half the requests."""
+    body: dict[str, Any] = {"mode": mode}
+    if mode == "slow":
+        body["duration"] = duration if duration is not None else 1.0
+    if mode == "error":
+        body["rate"] = rate if rate is not None else 0.5
+    if ttl is not None and mode != "recover":
+        body["ttl"] = ttl
+    return body
+
+
 def send_chaos(deployment: Deployment, body: dict[str, Any]) -> Outcome:
     with deployment.project.lock(f"chaos {body.get('mode')}"):
         state = deployment.runtime.load()

@@ -12,9 +12,12 @@
     ├── StateError (exit 1)            .swiftdeploy/state.json cannot be read
     ├── MetricsUnavailable (exit 1)    a service's /metrics could not be read
     │   └── MetricsError (exit 1)      ... or was not Prometheus text exposition
-    └── DiskFull (exit 1)              no space left to write a file (nothing half-written)
+    ├── DiskFull (exit 1)              no space left to write a file (nothing half-written)
+    └── Unsuccessful (exit 1 or 3)     the command printed its result, which was a "no"
+                                       (a failed rollout, a dry run the policy would deny)
 
-Core code raises these; only the CLI edge turns them into one-line messages.
+Core code raises these; only the CLI edge turns them into one-line messages. They are
+the one way a verb exits with a code other than 0 (no ctx.exit, no click Exit).
 Anything else escaping is a bug and keeps its traceback.
 """
 
@@ -104,3 +107,11 @@ class MetricsUnavailable(SwiftDeployError):
 
 class MetricsError(MetricsUnavailable, ValueError):
     """The body was not Prometheus text exposition format."""
+
+
+class Unsuccessful(SwiftDeployError):
+    """The verb printed its result; what is left is the exit code, with no further message."""
+
+    def __init__(self, exit_code: ExitCode = ExitCode.FAILURE) -> None:
+        super().__init__("")
+        self.exit_code = exit_code

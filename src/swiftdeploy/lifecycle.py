@@ -7,8 +7,10 @@ before it happens (so a killed CLI can be reconciled) and in the history after.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -76,7 +78,7 @@ class SilentReporter:
         pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """What a lifecycle command did, for the CLI to print or emit as JSON."""
 
@@ -87,6 +89,15 @@ class Outcome:
     # False when the command ran to its end but the release did not happen (a rollout that
     # was rolled back or aborted): the CLI exits 1, as `kubectl argo rollouts status` does.
     succeeded: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "changed": self.changed,
+            "succeeded": self.succeeded,
+            "summary": self.summary,
+            **self.details,
+        }
 
 
 @dataclass
@@ -122,6 +133,20 @@ class Deployment:
         )
 
     # -- shared steps ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def step(self, state: DeploymentState, pending: str | None) -> Iterator[DeploymentState]:
+        """One state change: `pending` is on disk before it starts, cleared and saved after.
+
+        With pending=None nothing is marked, and the state is still saved once at the end.
+        When the body raises, `pending` stays recorded: the next command's reconcile undoes it.
+        """
+        if pending is not None:
+            state.pending = pending
+            self.runtime.save(state)
+        yield state
+        state.pending = None
+        self.runtime.save(state)
 
     def reconcile(self) -> DeploymentState:
         """Load the state and finish or undo whatever a killed command left behind."""
@@ -173,21 +198,14 @@ class Deployment:
         Raises PolicyUnavailable when the engine cannot answer (fail closed), unless the
         operator's override lets it through (then recorded as such).
         """
-        from swiftdeploy.policy import engine_for, gate
-        from swiftdeploy.policy.gate import GateDenied
+        from swiftdeploy.policy import engine_for
+        from swiftdeploy.policy.gate import decide
 
         on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
-        try:
-            engine = engine_for(self.manifest.policy, self.project.policies_dir)
-            return gate(
-                engine,
-                domain,
-                policy_input,
-                on_unavailable=on_unavailable,
-                record=self.history.append,
-            )
-        except GateDenied as exc:
-            return exc.decision
+        engine = engine_for(self.manifest.policy, self.project.policies_dir)
+        return decide(
+            engine, domain, policy_input, on_unavailable=on_unavailable, record=self.history.append
+        )
 
     def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Decision:
         """Ask the policy engine and report its answer in the seeds' style.

@@ -110,13 +110,15 @@ def plan_deploy(deployment: Deployment) -> Plan:
 
 
 def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
+    from swiftdeploy.policy.facts import canary_start_input
+
     state = deployment.runtime.load()
     target = version or deployment.manifest.services.version
     current = state.mode
     spec = deployment.manifest.canary
     weights = spec.steps or [spec.weight]
     steps = [f"start canary {target} beside stable", f"shift traffic to it: {weights} %"]
-    policy_input = {"action": "promote", "from": current, "to": "canary", "version": target}
+    policy_input = canary_start_input(current, target)
     return plan(
         deployment,
         "promote canary",
@@ -129,13 +131,13 @@ def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
 
 def plan_promote_stable(deployment: Deployment, window_s: float | None) -> Plan:
     from swiftdeploy.errors import UsageError
-    from swiftdeploy.release import promotion_input
+    from swiftdeploy.release import measure_promotion
 
     state = deployment.runtime.load()
     canary = state.canary_instance()
     if canary is None:
         raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
-    policy_input = promotion_input(deployment, state, canary, window_s)
+    policy_input = measure_promotion(deployment, state, canary, window_s)
     steps = [
         f"start stable {canary.version}, move all traffic to it",
         "drain and stop the old stable and the canary",

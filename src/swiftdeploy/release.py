@@ -6,12 +6,15 @@ asks the policy first, and records what it did in the history.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swiftdeploy.errors import UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome, require_running, stop_all_but
 from swiftdeploy.runtime.base import InstanceSpec
 from swiftdeploy.state import DeploymentState, InstanceRecord
+
+if TYPE_CHECKING:
+    from swiftdeploy.plan import Plan
 
 
 def deploy(deployment: Deployment) -> Outcome:
@@ -28,20 +31,17 @@ def deploy(deployment: Deployment) -> Outcome:
         render_project(project, manifest)
         stable = state.stable_instance()
         started: list[str] = []
-        if stable is None:
-            state.pending = "deploy"
-            runtime.save(state)
-            spec = InstanceSpec("stable", "stable", manifest.services.version, None)
-            record = deployment.start_and_wait(state, spec)
-            state.stable = record.id
-            started.append(record.id)
-        if manifest.services.mode == "canary" and state.canary is None:
-            record = start_canary(deployment, state, manifest.services.version)
-            started.append(record.id)
-        runtime.route(state)
-        stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
-        state.pending = None
-        runtime.save(state)
+        with deployment.step(state, "deploy" if stable is None else None):
+            if stable is None:
+                spec = InstanceSpec("stable", "stable", manifest.services.version, None)
+                record = deployment.start_and_wait(state, spec)
+                state.stable = record.id
+                started.append(record.id)
+            if manifest.services.mode == "canary" and state.canary is None:
+                record = start_canary(deployment, state, manifest.services.version)
+                started.append(record.id)
+            runtime.route(state)
+            stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
         deployment.history.append(
             "deploy", {"mode": manifest.services.mode, "started": started, **tracks(state)}
         )
@@ -56,30 +56,10 @@ def deploy(deployment: Deployment) -> Outcome:
 
 
 def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:
-    runtime = deployment.runtime
     with deployment.project.lock("promote canary"):
-        state = deployment.reconcile()
-        stable = require_running(state)
-        target_version = version or deployment.manifest.services.version
-        current = state.mode
-        deployment.ask_policy(
-            "canary",
-            {"action": "promote", "from": current, "to": "canary", "version": target_version},
+        state, target_version, current, changed = open_canary(
+            deployment, version, deployment.manifest.canary.weight
         )
-        canary = state.canary_instance()
-        if canary is not None and canary.version == target_version:
-            changed = state.canary_weight != deployment.manifest.canary.weight
-        else:
-            state.pending = "promote canary"
-            runtime.save(state)
-            start_canary(deployment, state, target_version)
-            changed = True
-        state.canary_weight = deployment.manifest.canary.weight
-        runtime.route(state)
-        stop_all_but(deployment, state, {stable.id, state.canary or ""})
-        state.pending = None
-        runtime.save(state)
-        deployment.set_mode("canary")
         deployment.history.append(
             "promote",
             {"from": current, "to": "canary", "version": target_version, **tracks(state)},
@@ -90,6 +70,35 @@ def promote_canary(deployment: Deployment, *, version: str | None = None) -> Out
     )
 
 
+def open_canary(
+    deployment: Deployment, version: str | None, weight: int
+) -> tuple[DeploymentState, str, str, bool]:
+    """Gate, then run the canary beside stable at `weight`% (the caller holds the lock).
+
+    The one way a canary starts, for `promote canary` and the first step of a rollout.
+    Returns the state, the canary's version, the mode before, and whether anything changed.
+    """
+    from swiftdeploy.policy.facts import canary_start_input
+
+    runtime = deployment.runtime
+    state = deployment.reconcile()
+    stable = require_running(state)
+    target_version = version or deployment.manifest.services.version
+    current = state.mode
+    deployment.ask_policy("canary", canary_start_input(current, target_version))
+    canary = state.canary_instance()
+    keep = canary is not None and canary.version == target_version
+    changed = state.canary_weight != weight if keep else True
+    with deployment.step(state, None if keep else "promote canary"):
+        if not keep:
+            start_canary(deployment, state, target_version)
+        state.canary_weight = weight
+        runtime.route(state)
+        stop_all_but(deployment, state, {stable.id, state.canary or ""})
+    deployment.set_mode("canary")
+    return state, target_version, current, changed
+
+
 def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> Outcome:
     with deployment.project.lock("promote stable"):
         state = deployment.reconcile()
@@ -97,13 +106,13 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
         canary = state.canary_instance()
         if canary is None:
             raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
-        policy_input = promotion_input(deployment, state, canary, window_s)
+        policy_input = measure_promotion(deployment, state, canary, window_s)
         deployment.ask_policy("canary", policy_input)
         make_canary_stable(deployment, state, canary)
     return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
 
 
-def promotion_input(
+def measure_promotion(
     deployment: Deployment,
     state: DeploymentState,
     canary: InstanceRecord,
@@ -111,6 +120,7 @@ def promotion_input(
 ) -> dict[str, Any]:
     """Measure both tracks over the window: the canary policy's input for `promote stable`."""
     from swiftdeploy.observe import figures_from_cache, measure_tracks
+    from swiftdeploy.policy.facts import promotion_input
     from swiftdeploy.scrape_cache import ScrapeCache
 
     window = window_s if window_s is not None else deployment.manifest.canary.window_s
@@ -121,16 +131,7 @@ def promotion_input(
     else:
         deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
         figures = measure_tracks(deployment.runtime, state, window)
-    policy_input: dict[str, Any] = {
-        "action": "promote",
-        "from": "canary",
-        "to": "stable",
-        "version": canary.version,
-        **figures["canary"],
-    }
-    if "stable" in figures:
-        policy_input["stable"] = figures["stable"]
-    return policy_input
+    return promotion_input(canary.version, figures)
 
 
 def make_canary_stable(
@@ -138,16 +139,13 @@ def make_canary_stable(
 ) -> InstanceRecord:
     """Start a stable instance of the canary's version, switch to it, drain the others."""
     runtime = deployment.runtime
-    state.pending = "promote stable"
-    runtime.save(state)
-    spec = InstanceSpec("stable", "stable", canary.version, None)
-    record = deployment.start_and_wait(state, spec)
-    state.stable, state.canary, state.canary_weight = record.id, None, 0
-    runtime.route(state)
-    runtime.save(state)
-    stop_all_but(deployment, state, {record.id})
-    state.pending = None
-    runtime.save(state)
+    with deployment.step(state, "promote stable"):
+        spec = InstanceSpec("stable", "stable", canary.version, None)
+        record = deployment.start_and_wait(state, spec)
+        state.stable, state.canary, state.canary_weight = record.id, None, 0
+        runtime.route(state)
+        runtime.save(state)  # traffic is on the new stable before the old ones drain
+        stop_all_but(deployment, state, {record.id})
     deployment.set_mode("stable")
     deployment.history.append(
         "promote", {"from": "canary", "to": "stable", "version": canary.version, **tracks(state)}
@@ -198,3 +196,17 @@ def tracks(state: DeploymentState) -> dict[str, Any]:
         "canary": canary.version if canary else None,
         "canary_weight": state.canary_weight,
     }
+
+
+def deploy_command(deployment: Deployment, *, dry_run: bool = False) -> Outcome | Plan:
+    """The `deploy` verb: deploy, or with dry_run only plan it."""
+    from swiftdeploy.plan import plan_deploy
+
+    return plan_deploy(deployment) if dry_run else deploy(deployment)
+
+
+def rollback_command(deployment: Deployment, *, dry_run: bool = False) -> Outcome | Plan:
+    """The `rollback` verb: roll back, or with dry_run only plan it."""
+    from swiftdeploy.plan import plan_rollback
+
+    return plan_rollback(deployment) if dry_run else rollback(deployment)

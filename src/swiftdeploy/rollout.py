@@ -19,132 +19,30 @@ up within a second.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from swiftdeploy.errors import LockBusy, MetricsUnavailable, PolicyUnavailable, UsageError
-from swiftdeploy.files import atomic_write
-from swiftdeploy.lifecycle import Deployment, Outcome, require_running
+from swiftdeploy.clock import iso_utc
+from swiftdeploy.errors import MetricsUnavailable, PolicyUnavailable, UsageError
+from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.notify import Notifier
-from swiftdeploy.release import back_to_stable, make_canary_stable, start_canary, tracks
+from swiftdeploy.release import back_to_stable, make_canary_stable, open_canary, tracks
+from swiftdeploy.rollout_state import (
+    Analysis,
+    Phase,
+    Rollout,
+    _ControlRequested,
+    _queue_request,
+    _requests_path,
+    _rollout_lock,
+    _rollout_running,
+    _take_requests,
+    load_rollout,
+    save_rollout,
+)
 
-Phase = Literal["progressing", "paused", "inconclusive", "promoted", "rolled_back", "aborted"]
-FINISHED = frozenset({"promoted", "rolled_back", "aborted"})
-
-
-class Analysis(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    step: int
-    weight: int
-    verdict: str
-    reasons: list[str] = Field(default_factory=list)
-    decision_id: str = ""
-    ts: str = ""
-
-
-class Rollout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: str
-    steps: list[int]
-    step: int = 0
-    phase: Phase = "progressing"
-    failed_checks: int = 0
-    weight_override: int | None = None
-    step_started: float = 0.0  # wall clock, so the deadline survives a CLI restart
-    analyses: list[Analysis] = Field(default_factory=list)
-
-    @property
-    def finished(self) -> bool:
-        return self.phase in FINISHED
-
-    @property
-    def weight(self) -> int:
-        return self.weight_override if self.weight_override is not None else self.steps[self.step]
-
-    def describe(self) -> str:
-        last = self.analyses[-1].verdict if self.analyses else "none yet"
-        return (
-            f"step {self.step + 1}/{len(self.steps)} at {self.weight}% ({self.phase}); "
-            f"failed checks {self.failed_checks}; last analysis: {last}"
-        )
-
-
-class _ControlRequested(Exception):
-    """An operator's request arrived mid-window; the loop handles it before going on."""
-
-
-# -- persistence --------------------------------------------------------------------------------
-
-
-def load_rollout(deployment: Deployment) -> Rollout | None:
-    path = deployment.project.state_dir / "rollout.json"
-    if not path.exists():
-        return None
-    return Rollout.model_validate_json(path.read_text())
-
-
-def save_rollout(deployment: Deployment, rollout: Rollout) -> None:
-    deployment.project.ensure_state_dir()
-    path = deployment.project.state_dir / "rollout.json"
-    atomic_write(path, rollout.model_dump_json(indent=2) + "\n", mode=0o600)
-
-
-def _requests_path(deployment: Deployment) -> Path:
-    return deployment.project.state_dir / "rollout-requests.json"
-
-
-def _queue_request(deployment: Deployment, request: dict[str, Any]) -> None:
-    """Append a request; the caller holds the project lock."""
-    path = _requests_path(deployment)
-    queued = json.loads(path.read_text()) if path.exists() else []
-    atomic_write(path, json.dumps([*queued, request]) + "\n", mode=0o600)
-
-
-def _take_requests(deployment: Deployment) -> list[dict[str, Any]]:
-    path = _requests_path(deployment)
-    if not path.exists():
-        return []
-    with deployment.project.lock("rollout controls"):
-        queued: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
-        path.unlink(missing_ok=True)
-    return queued
-
-
-@contextlib.contextmanager
-def _rollout_lock(deployment: Deployment) -> Iterator[None]:
-    """Held by the process walking the steps, for the whole rollout."""
-    deployment.project.ensure_state_dir()
-    fd = os.open(deployment.project.state_dir / "rollout.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockBusy(
-                "a rollout is already running for this deployment",
-                hint="steer it with 'swiftdeploy promote --pause|--resume|--abort|--set-weight N'",
-            ) from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def _rollout_running(deployment: Deployment) -> bool:
-    try:
-        with _rollout_lock(deployment):
-            return False
-    except LockBusy:
-        return True
+__all__ = ["Rollout", "Runner", "control", "load_rollout"]
 
 
 # -- the loop -----------------------------------------------------------------------------------
@@ -198,24 +96,7 @@ class Runner:
         deployment = self.deployment
         steps = self.spec.steps or [deployment.manifest.canary.weight]
         with deployment.project.lock("promote canary --progressive"):
-            state = deployment.reconcile()
-            require_running(state)
-            target_version = version or deployment.manifest.services.version
-            current = state.mode
-            deployment.ask_policy(
-                "canary",
-                {"action": "promote", "from": current, "to": "canary", "version": target_version},
-            )
-            canary = state.canary_instance()
-            if canary is None or canary.version != target_version:
-                state.pending = "promote canary"
-                deployment.runtime.save(state)
-                start_canary(deployment, state, target_version)
-            state.canary_weight = steps[0]
-            deployment.runtime.route(state)
-            state.pending = None
-            deployment.runtime.save(state)
-            deployment.set_mode("canary")
+            _state, target_version, _mode, _changed = open_canary(deployment, version, steps[0])
             rollout = Rollout(version=target_version, steps=steps, step_started=self.clock())
             save_rollout(deployment, rollout)
         self._phase(rollout, "progressing", f"canary {target_version} at {steps[0]}% of traffic")
@@ -265,6 +146,7 @@ class Runner:
 
     def _analyse(self, rollout: Rollout) -> tuple[str, list[str], str, dict[str, Any]]:
         from swiftdeploy.observe import measure_tracks
+        from swiftdeploy.policy.facts import promotion_input
 
         deployment = self.deployment
         state = deployment.runtime.load()
@@ -283,18 +165,11 @@ class Runner:
             )
         except MetricsUnavailable as exc:
             return "fail", [f"metrics unavailable: {exc.message}"], "", evidence
-        policy_input: dict[str, Any] = {
-            "action": "promote",
-            "from": "canary",
-            "to": "stable",
-            "phase": "analysis",
-            "step": rollout.step,
-            "weight": rollout.weight,
-            "version": rollout.version,
-            **figures.get("canary", {}),
-        }
-        if "stable" in figures:
-            policy_input["stable"] = figures["stable"]
+        policy_input = promotion_input(
+            rollout.version,
+            figures,
+            analysis={"phase": "analysis", "step": rollout.step, "weight": rollout.weight},
+        )
         evidence["figures"] = figures
         try:
             decision = deployment.decide("canary", policy_input)
@@ -431,4 +306,4 @@ def control(deployment: Deployment, action: str, weight: int | None = None) -> O
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc()

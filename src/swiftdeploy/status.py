@@ -8,11 +8,11 @@ to the history as a `status_sample` event with the seeds' fields.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, window
@@ -103,7 +103,7 @@ class Sampler:
         mode = state.mode if state.stable and not plane_down else "down"
         rollout = load_rollout(self.deployment)
         return DashboardSample(
-            ts=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            ts=iso_utc(),
             mode=mode,
             tracks=tracks,
             policy=policy,
@@ -116,18 +116,14 @@ class Sampler:
         self, canary: dict[str, Any] | None, stable: dict[str, Any] | None
     ) -> list[RuleResult]:
         from swiftdeploy.policy import engine_for
-        from swiftdeploy.policy.facts import infra_facts
+        from swiftdeploy.policy.facts import infra_facts, promotion_input
 
         deployment = self.deployment
         questions: dict[str, dict[str, Any]] = {"infra": infra_facts(deployment.project.root)}
         if canary is not None:
-            questions["canary"] = {
-                "action": "promote",
-                "from": "canary",
-                "to": "stable",
-                **canary,
-                **({"stable": stable} if stable is not None else {}),
-            }
+            questions["canary"] = promotion_input(
+                None, {"canary": canary, **({"stable": stable} if stable is not None else {})}
+            )
         results: list[RuleResult] = []
         try:
             engine = engine_for(deployment.manifest.policy, deployment.project.policies_dir)
@@ -144,6 +140,28 @@ class Sampler:
                     RuleResult(domain, rule, "PASS" if check.passed else "FAIL", check.detail)
                 )
         return results
+
+
+def samples(
+    deployment: Deployment,
+    interval: float,
+    *,
+    limit: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[DashboardSample]:
+    """The `status` verb: one sample per interval (up to limit), each recorded in the history.
+
+    The caller only draws them; stopping the iteration (Ctrl+C) stops sampling.
+    """
+    sampler = Sampler(deployment)
+    sampler.prime()
+    taken = 0
+    while limit is None or taken < limit:
+        sleep(interval)
+        sample = sampler.sample()
+        record(deployment, sample)
+        taken += 1
+        yield sample
 
 
 def record(deployment: Deployment, sample: DashboardSample) -> None:

@@ -1,7 +1,9 @@
 """Differential: the embedded engine and the real OPA give identical decisions.
 
 Inputs are seeded-random at the precision the callers send (facts.canary_input and
-infra_facts round to what the policies print), plus every boundary and malformed shape.
+infra_facts round to what the policies print), plus every boundary and malformed shape,
+plus the documents production builds (facts.promotion_input and canary_start_input from
+figures shaped as `observe` measures them).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from lifecycle_support import free_port
 from swiftdeploy.policy.embedded import EmbeddedEngine
+from swiftdeploy.policy.facts import canary_start_input, promotion_input
 from swiftdeploy.policy.opa import OpaServerEngine
 from swiftdeploy.policy.server import start_server, stop_server
 from swiftdeploy.policy.sources import defaults_dir
@@ -86,6 +89,32 @@ def _canary_inputs(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
+def _track(rng: random.Random) -> dict[str, Any]:
+    """One track's window as observe.figures rounds it (6 and 3 digits)."""
+    return {
+        "error_rate": round(rng.choice([rng.uniform(0, 0.02), rng.uniform(0, 0.5)]), 6),
+        "p99_ms": rng.choice([None, round(rng.uniform(1, 900), 3)]),
+        "request_count": rng.randint(0, 2000),
+        "window_s": round(rng.uniform(5, 60), 3),
+        "req_per_s": round(rng.uniform(0, 50), 3),
+        "counter_reset": rng.random() < 0.1,
+    }
+
+
+def _production_inputs(rng: random.Random) -> list[dict[str, Any]]:
+    """What promote, a rollout's analysis, a dry run and status send the canary policy."""
+    cases = [canary_start_input("stable", "v2"), canary_start_input("canary", "v3")]
+    for _ in range(60):
+        figures = {"canary": _track(rng)}
+        if rng.random() < 0.5:
+            figures["stable"] = _track(rng)
+        analysis = rng.choice(
+            [None, {"phase": "analysis", "step": rng.randint(0, 3), "weight": rng.randint(1, 99)}]
+        )
+        cases.append(promotion_input(rng.choice([None, "v2"]), figures, analysis=analysis))
+    return cases
+
+
 @pytest.fixture(scope="module")
 def engines(
     opa_bin: str, tmp_path_factory: pytest.TempPathFactory
@@ -102,6 +131,7 @@ def engines(
 
 RNG = random.Random(20240605)
 CASES = [("infra", c) for c in _infra_inputs(RNG)] + [("canary", c) for c in _canary_inputs(RNG)]
+CASES += [("canary", c) for c in _production_inputs(random.Random(20261202))]
 
 
 def test_enough_cases() -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, print_outcome
@@ -38,13 +36,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Inject slowness or errors into the canary, or recover it."""
-    from swiftdeploy.chaos import send_chaos
+    from swiftdeploy.chaos import chaos_request, send_chaos
 
-    body: dict[str, Any] = {"mode": mode}
-    if mode == "slow":
-        body["duration"] = duration if duration is not None else 1.0
-    if mode == "error":
-        body["rate"] = rate if rate is not None else 0.5
-    if ttl is not None and mode != "recover":
-        body["ttl"] = ttl
+    body = chaos_request(mode, duration=duration, rate=rate, ttl=ttl)
     print_outcome(send_chaos(open_deployment(ctx, as_json=as_json), body), as_json=as_json)

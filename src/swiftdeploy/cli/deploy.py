@@ -7,8 +7,7 @@ from swiftdeploy.cli._common import (
     json_option,
     open_deployment,
     policy_unavailable_option,
-    print_outcome,
-    print_plan,
+    print_result,
     runtime_option,
 )
 
@@ -28,11 +27,6 @@ def command(
 ) -> None:
     """Check the infrastructure policy, start the stack and wait until it is healthy."""
     deployment = open_deployment(ctx, runtime_name, policy_unavailable, as_json=as_json)
-    if dry_run:
-        from swiftdeploy.plan import plan_deploy
+    from swiftdeploy.release import deploy_command
 
-        print_plan(ctx, plan_deploy(deployment), as_json=as_json)
-        return
-    from swiftdeploy.release import deploy
-
-    print_outcome(deploy(deployment), as_json=as_json)
+    print_result(deploy_command(deployment, dry_run=dry_run), as_json=as_json)

@@ -9,54 +9,15 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from swiftdeploy import __version__
+from swiftdeploy.cli.context import manifest_path_from
+from swiftdeploy.cli.verbs import COMMANDS
 from swiftdeploy.errors import ExitCode, SwiftDeployError
 
-# verb -> (module, one-line help shown by --help without importing the module)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "init": (
-        "swiftdeploy.cli.init",
-        "Render nginx.conf, docker-compose.yml and policies from the manifest.",
-    ),
-    "validate": (
-        "swiftdeploy.cli.validate",
-        "Run the pre-flight checks and report each as PASS/FAIL.",
-    ),
-    "schema": ("swiftdeploy.cli.schema", "Print the manifest's JSON Schema."),
-    "deploy": (
-        "swiftdeploy.cli.deploy",
-        "Check the infrastructure policy, start the stack, wait until healthy.",
-    ),
-    "promote": (
-        "swiftdeploy.cli.promote",
-        "Move traffic to the canary or make the canary stable (policy-gated).",
-    ),
-    "rollback": (
-        "swiftdeploy.cli.rollback",
-        "Send all traffic back to stable and stop the canary.",
-    ),
-    "teardown": ("swiftdeploy.cli.teardown", "Stop everything this deployment started."),
-    "chaos": ("swiftdeploy.cli.chaos", "Inject or clear chaos on the running canary."),
-    "status": (
-        "swiftdeploy.cli.status",
-        "Live dashboard of throughput, P99, error rate and policy compliance.",
-    ),
-    "dashboard": (
-        "swiftdeploy.cli.dashboard",
-        "Serve a live web dashboard of tracks, rollout, decisions and history.",
-    ),
-    "audit": ("swiftdeploy.cli.audit", "Verify the history and write audit_report.md."),
-    "policy": ("swiftdeploy.cli.policy", "Test and evaluate the Rego policies."),
-    "render": (
-        "swiftdeploy.cli.render",
-        "Render files for another target (e.g. --target kubernetes).",
-    ),
-    "demo-service": ("swiftdeploy.cli.demo_service", "Run the instrumented demo service."),
-}
+__all__ = ["COMMANDS", "cli", "main", "manifest_path_from"]  # manifest_path_from: re-export
 
 
 class LazyGroup(click.Group):
@@ -102,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     except SwiftDeployError as exc:
         from swiftdeploy.cli.console import console
 
-        console().report_error(exc)
+        if exc.message:  # an Unsuccessful verb has printed its result already
+            console().report_error(exc)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -128,9 +90,3 @@ def main(argv: list[str] | None = None) -> None:
         console().report_error(DiskFull(f"disk full: cannot write{where}: {exc.strerror}"))
         sys.exit(int(ExitCode.FAILURE))
     sys.exit(status if isinstance(status, int) else int(ExitCode.OK))
-
-
-def manifest_path_from(ctx: click.Context) -> Path:
-    """The manifest path chosen with the global -f option."""
-    root: Any = ctx.find_root().obj
-    return root if isinstance(root, Path) else Path("manifest.yaml")

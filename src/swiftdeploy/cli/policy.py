@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,17 +9,8 @@ from typing import Any
 import click
 
 from swiftdeploy.cli._common import manifest_field, printable
-from swiftdeploy.cli.main import manifest_path_from
-from swiftdeploy.errors import PolicyDenied, SwiftDeployError, UsageError
-
-
-def _policies_dir(ctx: click.Context) -> Path:
-    """The project's policies/ folder, or the shipped defaults when there is none."""
-    from swiftdeploy.policy.sources import defaults_dir
-    from swiftdeploy.project import Project
-
-    project_dir = Project.at(manifest_path_from(ctx)).policies_dir
-    return project_dir if project_dir.is_dir() else defaults_dir()
+from swiftdeploy.cli.context import manifest_path_from
+from swiftdeploy.errors import PolicyDenied
 
 
 @click.group(name="policy")
@@ -32,14 +22,16 @@ def command() -> None:
 @click.pass_context
 def test_cmd(ctx: click.Context) -> None:
     """Run `opa test -v` on the policies (the shipped ones when policies/ is missing)."""
-    from swiftdeploy._process import run
-    from swiftdeploy.policy.binary import find_opa
+    from swiftdeploy.policy.commands import PolicyTestsFailed, run_tests
 
-    result = run([find_opa(), "test", "-v", str(_policies_dir(ctx))], check=False, timeout=120)
+    try:
+        result = run_tests(manifest_path_from(ctx))
+    except PolicyTestsFailed as exc:
+        sys.stdout.write(exc.run.stdout)
+        sys.stderr.write(exc.run.stderr)
+        raise
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    if result.returncode != 0:
-        raise SwiftDeployError(f"policy tests failed in {_policies_dir(ctx)}")
 
 
 @command.command("eval")
@@ -70,27 +62,10 @@ def eval_cmd(
 ) -> None:
     """Print the decision for DOMAIN as JSON; exit 0 allow, 1 deny, 3 unavailable."""
     from swiftdeploy.cli.console import console
-    from swiftdeploy.policy.embedded import EmbeddedEngine
-    from swiftdeploy.policy.opa import OpaServerEngine
+    from swiftdeploy.policy.commands import EvalRequest, evaluate
 
-    try:
-        document = json.load(input_file)
-    except ValueError as exc:
-        raise UsageError(f"--input is not JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise UsageError("--input must hold a JSON object")
-    policies = _policies_dir(ctx)
-    if engine == "opa" and url:
-        with OpaServerEngine(url, policies, timeout_s=timeout_s) as rest:
-            decision = rest.evaluate(domain, document)
-    elif engine == "opa":  # the project's own OPA, with its token
-        from swiftdeploy.policy.engines import own_server_engine
-
-        decision = own_server_engine(policies, port=port, timeout_s=timeout_s).evaluate(
-            domain, document
-        )
-    else:
-        decision = EmbeddedEngine(policies).evaluate(domain, document)
+    request = EvalRequest(domain, input_file.read(), engine, url, port, timeout_s)
+    decision = evaluate(manifest_path_from(ctx), request)
     console().json(decision.to_json())
     if not decision.allow:
         # An exception rather than ctx.exit(1): main() runs Click with standalone_mode=False,

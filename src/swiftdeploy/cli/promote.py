@@ -9,12 +9,9 @@ from swiftdeploy.cli._common import (
     manifest_field,
     open_deployment,
     policy_unavailable_option,
-    print_outcome,
-    print_plan,
+    print_result,
     runtime_option,
 )
-
-CONTROLS = ("pause", "resume", "abort")
 
 
 @click.command("promote")
@@ -70,37 +67,13 @@ def command(
     With canary.steps (or --progressive), `promote canary` walks the steps, analysing
     each one, and promotes or rolls back by itself.
     """
-    steering = control is not None or set_weight is not None
-    if steering == (target is not None):
-        raise click.UsageError("give either TARGET (canary|stable) or one rollout control flag")
+    from swiftdeploy.errors import UsageError
+    from swiftdeploy.promote import PromoteRequest, check, promote
+
+    request = PromoteRequest(target, version, window_s, progressive, control, set_weight, dry_run)
+    try:
+        check(request)
+    except UsageError as exc:
+        raise click.UsageError(exc.message) from None
     deployment = open_deployment(ctx, runtime_name, policy_unavailable, as_json=as_json)
-    if dry_run:
-        if steering:
-            raise click.UsageError("--dry-run applies to 'promote canary|stable'")
-        from swiftdeploy.plan import plan_promote_canary, plan_promote_stable
-
-        planned = (
-            plan_promote_canary(deployment, version)
-            if target == "canary"
-            else plan_promote_stable(deployment, window_s)
-        )
-        print_plan(ctx, planned, as_json=as_json)
-        return
-    if steering:
-        from swiftdeploy.rollout import control as steer
-
-        action = control or "set-weight"
-        print_outcome(steer(deployment, action, set_weight), as_json=as_json)
-        return
-    if target == "canary" and (progressive or deployment.manifest.canary.steps):
-        from swiftdeploy.rollout import Runner
-
-        print_outcome(Runner(deployment).run(version=version), as_json=as_json)
-        return
-    from swiftdeploy.release import promote_canary, promote_stable
-
-    if target == "canary":
-        outcome = promote_canary(deployment, version=version)
-    else:
-        outcome = promote_stable(deployment, window_s=window_s)
-    print_outcome(outcome, as_json=as_json)
+    print_result(promote(deployment, request), as_json=as_json)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from swiftdeploy.cli._common import printable
-from swiftdeploy.cli.main import manifest_path_from
+from swiftdeploy.cli.context import manifest_path_from
 
 
 @click.command("render")

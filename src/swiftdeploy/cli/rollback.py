@@ -6,8 +6,7 @@ from swiftdeploy.cli._common import (
     dry_run_option,
     json_option,
     open_deployment,
-    print_outcome,
-    print_plan,
+    print_result,
     runtime_option,
 )
 
@@ -20,11 +19,6 @@ from swiftdeploy.cli._common import (
 def command(ctx: click.Context, runtime_name: str | None, dry_run: bool, as_json: bool) -> None:
     """Send all traffic back to stable and stop the canary (no gate)."""
     deployment = open_deployment(ctx, runtime_name, as_json=as_json)
-    if dry_run:
-        from swiftdeploy.plan import plan_rollback
+    from swiftdeploy.release import rollback_command
 
-        print_plan(ctx, plan_rollback(deployment), as_json=as_json)
-        return
-    from swiftdeploy.release import rollback
-
-    print_outcome(rollback(deployment), as_json=as_json)
+    print_result(rollback_command(deployment, dry_run=dry_run), as_json=as_json)

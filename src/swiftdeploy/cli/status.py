@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import asdict
 
 import click
 
 from swiftdeploy.cli._common import FiniteFloatRange, json_option, open_deployment, runtime_option
-from swiftdeploy.errors import ExitCode
+from swiftdeploy.errors import Unsuccessful
 
 
 @click.command("status")
@@ -33,12 +32,10 @@ def command(
 ) -> None:
     """Live dashboard; every sample is appended to history.jsonl. Ctrl+C exits."""
     from swiftdeploy.cli.console import console
-    from swiftdeploy.status import Sampler, record
+    from swiftdeploy.status import samples
     from swiftdeploy.status_view import render, render_lines
 
     deployment = open_deployment(ctx, runtime_name)
-    sampler = Sampler(deployment)
-    limit = 1 if once else count
     out = console().out
     live = None
     if out.is_terminal and not as_json and not once:
@@ -46,14 +43,9 @@ def command(
 
         live = Live(console=out, auto_refresh=False, transient=False)
         live.start()
-    taken = 0
+    sample = None
     try:
-        sampler.prime()
-        while limit is None or taken < limit:
-            time.sleep(interval)
-            sample = sampler.sample()
-            record(deployment, sample)
-            taken += 1
+        for sample in samples(deployment, interval, limit=1 if once else count):
             if as_json:
                 console().json(asdict(sample))
             elif live is not None:
@@ -66,6 +58,6 @@ def command(
     finally:
         if live is not None:
             live.stop()
-    if once and taken and sample.mode == "down":
+    if once and sample is not None and sample.mode == "down":
         # A script running `status --once` learns "nothing serves" from the exit code.
-        raise click.exceptions.Exit(int(ExitCode.FAILURE))
+        raise Unsuccessful()

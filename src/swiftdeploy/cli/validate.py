@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from swiftdeploy.cli.main import manifest_path_from
+from swiftdeploy.cli.context import manifest_path_from
 
 
 @click.command("validate")

@@ -181,9 +181,9 @@ def _carry_out(deployment: Deployment, action: str, weight: int | None) -> Outco
         from swiftdeploy.release import rollback
 
         return rollback(deployment)
-    from swiftdeploy.rollout import _rollout_running
     from swiftdeploy.rollout import control as steer
     from swiftdeploy.rollout import load_rollout as load
+    from swiftdeploy.rollout_state import _rollout_running
 
     if action == "resume" and not _rollout_running(deployment):
         # Nobody walks the steps: `promote --resume` would take the rollout over and run

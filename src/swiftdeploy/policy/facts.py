@@ -1,4 +1,10 @@
-"""Facts the policies decide on: the host's resources, and the canary's measured figures."""
+"""Every policy input document: the host's resources, a canary's start, its measured figures.
+
+The one place that builds what the policies are asked, so a dry run, `status`, a rollout's
+analysis and `promote` ask identical questions. Figures are rounded to the precision the
+policy prints (0.01 %, 0.1 ms and 0.01 s): then no value sits on a rounding tie, where OPA's
+decimal and rego-cpp's double arithmetic could print the last digit differently.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,46 @@ def infra_facts(path: Path) -> dict[str, Any]:
     }
 
 
+def canary_start_input(current_mode: str, version: str) -> dict[str, Any]:
+    """Input for the canary policy when a canary of `version` is to start."""
+    return {"action": "promote", "from": current_mode, "to": "canary", "version": version}
+
+
+def promotion_input(
+    version: str | None,
+    figures: dict[str, dict[str, Any]],
+    *,
+    analysis: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Input for the canary policy judging a window of both tracks (`observe` figures).
+
+    `analysis` (phase, step, weight) marks a rollout step; `version` is None for the
+    compliance `status` shows, which judges whatever canary runs.
+    """
+    payload: dict[str, Any] = {"action": "promote", "from": "canary", "to": "stable"}
+    payload.update(analysis or {})
+    if version is not None:
+        payload["version"] = version
+    payload.update(rounded(figures.get("canary", {})))
+    if "stable" in figures:
+        payload["stable"] = rounded(figures["stable"])
+    return payload
+
+
+def rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    """error_rate to 0.0001, p99_ms to 0.1 and window_s to 0.01, as printed (None stays None).
+
+    The window matters too: observe measures it to 0.001 s and the policy prints 0.01 s,
+    so 8.325 s printed "8.32" from one engine and "8.33" from the other.
+    """
+    result = dict(figures)
+    for key, digits in (("error_rate", 4), ("p99_ms", 1), ("window_s", 2)):
+        value = result.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            result[key] = round(float(value), digits)
+    return result
+
+
 def canary_input(
     *,
     error_rate: float,
@@ -31,12 +77,7 @@ def canary_input(
     to_track: str = "stable",
     stable: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Input for the canary policy.
-
-    Figures are rounded to the precision the policy prints (0.01 % and 0.1 ms): then
-    no value sits on a rounding tie, where OPA's decimal and rego-cpp's double arithmetic
-    could print the last digit differently.
-    """
+    """Input for the canary policy from bare figures, rounded as `promotion_input` rounds."""
     payload: dict[str, Any] = {
         "action": "promote",
         "from": from_track,

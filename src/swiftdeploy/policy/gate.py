@@ -48,11 +48,27 @@ def gate(
     on_unavailable: str,
     record: Recorder,
 ) -> Decision:
-    """Evaluate, record, and return an allowing Decision; raise when it does not allow.
+    """`decide`, raising GateDenied (a PolicyDenied, exit 1) when the decision denies."""
+    decision = decide(engine, domain, input, on_unavailable=on_unavailable, record=record)
+    if not decision.allow:
+        title = DOMAIN_TITLES.get(domain, f"{domain} policy")
+        raise GateDenied(f"denied by {title}", decision=decision)
+    return decision
 
-    Raises GateDenied (a PolicyDenied, exit 1) on a deny and PolicyUnavailable (exit 3)
-    when the engine cannot answer, unless on_unavailable == "allow": then the override is
-    recorded and a Decision with overridden=True is returned.
+
+def decide(
+    engine: PolicyEngine,
+    domain: str,
+    input: dict[str, Any],
+    *,
+    on_unavailable: str,
+    record: Recorder,
+) -> Decision:
+    """Evaluate, record, and return the Decision, allowed or not (with reasons and input).
+
+    Raises PolicyUnavailable (exit 3) when the engine cannot answer, unless
+    on_unavailable == "allow": then the override is recorded and a Decision with
+    overridden=True is returned. The caller that acts raises PolicyDenied on a deny.
     """
     started = time.perf_counter()
     try:
@@ -85,7 +101,4 @@ def gate(
             overridden=True,
         )
     record("policy_decision", decision_event(decision))
-    if not decision.allow:
-        title = DOMAIN_TITLES.get(domain, f"{domain} policy")
-        raise GateDenied(f"denied by {title}", decision=decision)
     return decision

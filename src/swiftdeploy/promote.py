@@ -1,0 +1,72 @@
+"""`promote`: the one core function behind the verb, and the request it takes.
+
+It holds the rule the CLI used to hold: which of a dry run, a rollout control, a
+progressive rollout, a one-shot canary or `promote stable` the request stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from swiftdeploy.errors import UsageError
+
+if TYPE_CHECKING:
+    from swiftdeploy.lifecycle import Deployment, Outcome
+    from swiftdeploy.plan import Plan
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    """What the operator asked: a TARGET (canary|stable), or one rollout control."""
+
+    target: str | None = None  # "canary" or "stable"
+    version: str | None = None
+    window_s: float | None = None
+    progressive: bool = False
+    control: str | None = None  # "pause", "resume" or "abort"
+    set_weight: int | None = None
+    dry_run: bool = False
+
+    @property
+    def steering(self) -> bool:
+        return self.control is not None or self.set_weight is not None
+
+
+def check(request: PromoteRequest) -> None:
+    """Raise UsageError unless the request names exactly one of TARGET or a control."""
+    if request.steering == (request.target is not None):
+        raise UsageError("give either TARGET (canary|stable) or one rollout control flag")
+    if request.dry_run and request.steering:
+        raise UsageError("--dry-run applies to 'promote canary|stable'")
+
+
+def progressive(deployment: Deployment, request: PromoteRequest) -> bool:
+    """`promote canary` walks the steps when asked to, or when canary.steps are set."""
+    return request.target == "canary" and (
+        request.progressive or bool(deployment.manifest.canary.steps)
+    )
+
+
+def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
+    """Carry out (or, with dry_run, plan) one `promote` request."""
+    check(request)
+    if request.dry_run:
+        from swiftdeploy.plan import plan_promote_canary, plan_promote_stable
+
+        if request.target == "canary":
+            return plan_promote_canary(deployment, request.version)
+        return plan_promote_stable(deployment, request.window_s)
+    if request.steering:
+        from swiftdeploy.rollout import control
+
+        return control(deployment, request.control or "set-weight", request.set_weight)
+    if progressive(deployment, request):
+        from swiftdeploy.rollout import Runner
+
+        return Runner(deployment).run(version=request.version)
+    from swiftdeploy.release import promote_canary, promote_stable
+
+    if request.target == "canary":
+        return promote_canary(deployment, version=request.version)
+    return promote_stable(deployment, window_s=request.window_s)
