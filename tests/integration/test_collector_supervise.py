@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from collector_support import rig
-from swiftdeploy import _process
 from swiftdeploy.collector import journal, query, supervise
 from swiftdeploy.errors import CommandFailed, StateError
 
@@ -58,7 +57,7 @@ def test_started_adopted_restarted_and_stopped(tmp_path: Path, nginx_bin: str) -
             assert supervise.locate(r.state_dir) == again
 
             os.kill(first.pid, signal.SIGKILL)
-            _process.reap(first.pid)
+            os.waitpid(first.pid, 0)  # our child (posix_spawn): gone once reaped
             assert not supervise.locate(r.state_dir).running
             send(r.url, 25)  # served while nobody measured: the log keeps it
 
