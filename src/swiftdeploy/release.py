@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from swiftdeploy import observe
 from swiftdeploy.errors import UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome, require_running, stop_all_but
 from swiftdeploy.runtime.base import InstanceSpec
@@ -106,32 +107,10 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
         canary = state.canary_instance()
         if canary is None:
             raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
-        policy_input = measure_promotion(deployment, state, canary, window_s)
+        policy_input = observe.measure_promotion(deployment, state, canary, window_s)
         deployment.ask_policy("canary", policy_input)
         make_canary_stable(deployment, state, canary)
     return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
-
-
-def measure_promotion(
-    deployment: Deployment,
-    state: DeploymentState,
-    canary: InstanceRecord,
-    window_s: float | None,
-) -> dict[str, Any]:
-    """Measure both tracks over the window: the canary policy's input for `promote stable`."""
-    from swiftdeploy.observe import figures_from_cache, measure_tracks
-    from swiftdeploy.policy.facts import promotion_input
-    from swiftdeploy.scrape_cache import ScrapeCache
-
-    window = window_s if window_s is not None else deployment.manifest.canary.window_s
-    cache = ScrapeCache(deployment.project.state_dir / "scrapes.json")
-    figures = figures_from_cache(deployment.runtime, state, cache, window) if window else None
-    if figures is not None:
-        deployment.reporter.step(f"Judging the canary's last {window:g}s from status samples")
-    else:
-        deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
-        figures = measure_tracks(deployment.runtime, state, window)
-    return promotion_input(canary.version, figures)
 
 
 def make_canary_stable(

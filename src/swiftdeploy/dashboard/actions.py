@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,14 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from swiftdeploy.errors import SwiftDeployError, UsageError
-from swiftdeploy.files import atomic_write
 from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.metrics import Scrape
 from swiftdeploy.state import DeploymentState, InstanceRecord
-
-TOKEN_FILE = "dashboard.token"  # noqa: S105 - a file name, not a secret
-PID_FILE = "dashboard.pid"
-LOG_FILE = "dashboard.log"
 
 
 @dataclass
@@ -212,34 +206,9 @@ def _record(
 # -- the token and the process beside the deployment -----------------------------------------
 
 
-def dashboard_token(deployment: Deployment) -> str:
-    """The deployment's dashboard token, created on first use (0600, like the chaos token)."""
-    path = deployment.project.state_dir / TOKEN_FILE
-    if not path.exists():
-        deployment.project.ensure_state_dir()
-        atomic_write(path, secrets.token_urlsafe(32) + "\n", mode=0o600)
-    return path.read_text().strip()
-
-
-def token_path(deployment: Deployment) -> Path:
-    return deployment.project.state_dir / TOKEN_FILE
-
-
 def spawn(deployment: Deployment, argv: list[str], log_name: str) -> int:
     from swiftdeploy import _process
 
     deployment.project.ensure_state_dir()
     env = dict(os.environ)
     return _process.spawn(argv, env=env, log_path=deployment.project.logs_dir / log_name)
-
-
-def alive(pid: int, marker: str) -> bool:
-    from swiftdeploy import _process
-
-    return _process.alive(pid, marker=marker)
-
-
-def terminate(pid: int, marker: str) -> None:
-    from swiftdeploy import _process
-
-    _process.terminate(pid, marker=marker, timeout=10.0)

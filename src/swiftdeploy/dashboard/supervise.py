@@ -5,6 +5,8 @@ stopped by `teardown`, supervised like the other processes (a pid file and a log
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import socket
 import sys
 import time
@@ -12,12 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from swiftdeploy.dashboard import actions
+from swiftdeploy import _process
 from swiftdeploy.errors import SwiftDeployError, UsageError
+from swiftdeploy.files import atomic_write
 
 if TYPE_CHECKING:  # lifecycle calls in here: no import back at run time
     from swiftdeploy.lifecycle import Deployment
 
+TOKEN_FILE = "dashboard.token"  # noqa: S105 - a file name, not a secret
+PID_FILE = "dashboard.pid"
+LOG_FILE = "dashboard.log"
 START_TIMEOUT_S = 60.0  # as long as an instance may take to become healthy
 
 
@@ -45,7 +51,7 @@ def prepare(
     port = port if port is not None else spec.port
     read_only = spec.read_only if read_only is None else read_only
     _check_free(bind, port)
-    token = "" if read_only else actions.dashboard_token(deployment)
+    token = "" if read_only else _dashboard_token(deployment)
     host = f"[{bind}]" if ":" in bind else bind
     warning = (
         ""
@@ -59,7 +65,7 @@ def prepare(
         port=port,
         read_only=read_only,
         token=token,
-        token_path=None if read_only else actions.token_path(deployment),
+        token_path=None if read_only else _token_path(deployment),
         url=f"http://{host}:{port}/",
         warning=warning,
     )
@@ -79,7 +85,7 @@ def _check_free(bind: str, port: int) -> None:
 
 
 def _pid_path(deployment: Deployment) -> Path:
-    return deployment.project.state_dir / actions.PID_FILE
+    return deployment.project.state_dir / PID_FILE
 
 
 def running_pid(deployment: Deployment) -> int | None:
@@ -87,7 +93,7 @@ def running_pid(deployment: Deployment) -> int | None:
         pid = int(_pid_path(deployment).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if actions.alive(pid, str(deployment.project.manifest_path)) else None
+    return pid if _process.alive(pid, marker=str(deployment.project.manifest_path)) else None
 
 
 def start_beside(deployment: Deployment) -> str | None:
@@ -104,17 +110,17 @@ def start_beside(deployment: Deployment) -> str | None:
         "dashboard", "--port", str(spec.port), "--bind", spec.bind,
         *(["--read-only"] if spec.read_only else []),
     ]  # fmt: skip
-    pid = actions.spawn(deployment, argv, actions.LOG_FILE)
+    pid = _spawn(deployment, argv)
     _pid_path(deployment).write_text(f"{pid}\n")
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if not actions.alive(pid, str(deployment.project.manifest_path)):
+        if not _process.alive(pid, marker=str(deployment.project.manifest_path)):
             break
         with contextlib.suppress(OSError), socket.create_connection((spec.bind, spec.port), 0.5):
             deployment.reporter.tag("OK", f"dashboard on {url}", style="green")
             return url
         time.sleep(0.1)
-    log = deployment.project.logs_dir / actions.LOG_FILE
+    log = deployment.project.logs_dir / LOG_FILE
     try:
         last = (log.read_text(errors="replace").strip().splitlines() or [""])[-1].strip()
     except OSError:
@@ -131,5 +137,24 @@ def stop_beside(deployment: Deployment) -> list[str]:
     _pid_path(deployment).unlink(missing_ok=True)
     if pid is None:
         return []
-    actions.terminate(pid, str(deployment.project.manifest_path))
+    _process.terminate(pid, marker=str(deployment.project.manifest_path), timeout=10.0)
     return [f"dashboard (pid {pid})"]
+
+
+def _dashboard_token(deployment: Deployment) -> str:
+    """The deployment's dashboard token, created on first use (0600, like the chaos token)."""
+    path = _token_path(deployment)
+    if not path.exists():
+        deployment.project.ensure_state_dir()
+        atomic_write(path, secrets.token_urlsafe(32) + "\n", mode=0o600)
+    return path.read_text().strip()
+
+
+def _token_path(deployment: Deployment) -> Path:
+    return deployment.project.state_dir / TOKEN_FILE
+
+
+def _spawn(deployment: Deployment, argv: list[str]) -> int:
+    deployment.project.ensure_state_dir()
+    log_path = deployment.project.logs_dir / LOG_FILE
+    return _process.spawn(argv, env=dict(os.environ), log_path=log_path)
