@@ -8,7 +8,6 @@ they take the same project lock and a click can never race a command.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -189,7 +188,9 @@ def _carry_out(deployment: Deployment, action: str, weight: int | None) -> Outco
             sys.executable, "-m", "swiftdeploy", "-f", str(deployment.project.manifest_path),
             "promote", "--resume",
         ]  # fmt: skip
-        pid = spawn(deployment, argv, "dashboard-resume.log")
+        from swiftdeploy.dashboard.supervise import spawn_beside
+
+        pid = spawn_beside(deployment, argv, "dashboard-resume.log")
         return Outcome("rollout", True, f"resume requested: taken over by pid {pid}", {})
     return steer(deployment, action, weight)
 
@@ -201,14 +202,3 @@ def _record(
     if weight is not None:
         payload["weight"] = weight
     deployment.history.append("dashboard_action", payload)
-
-
-# -- the token and the process beside the deployment -----------------------------------------
-
-
-def spawn(deployment: Deployment, argv: list[str], log_name: str) -> int:
-    from swiftdeploy import _process
-
-    deployment.project.ensure_state_dir()
-    env = dict(os.environ)
-    return _process.spawn(argv, env=env, log_path=deployment.project.logs_dir / log_name)

@@ -110,7 +110,7 @@ def start_beside(deployment: Deployment) -> str | None:
         "dashboard", "--port", str(spec.port), "--bind", spec.bind,
         *(["--read-only"] if spec.read_only else []),
     ]  # fmt: skip
-    pid = _spawn(deployment, argv)
+    pid = spawn_beside(deployment, argv, LOG_FILE)
     _pid_path(deployment).write_text(f"{pid}\n")
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -154,7 +154,8 @@ def _token_path(deployment: Deployment) -> Path:
     return deployment.project.state_dir / TOKEN_FILE
 
 
-def _spawn(deployment: Deployment, argv: list[str]) -> int:
+def spawn_beside(deployment: Deployment, argv: list[str], log_name: str) -> int:
+    """Start a detached process of this deployment, its output in logs/<log_name>."""
     deployment.project.ensure_state_dir()
-    log_path = deployment.project.logs_dir / LOG_FILE
+    log_path = deployment.project.logs_dir / log_name
     return _process.spawn(argv, env=dict(os.environ), log_path=log_path)
