@@ -88,7 +88,7 @@ class Project:
     def stray_pids(self) -> set[int]:
         """Every live process this project started: by socket folder or project path."""
         from swiftdeploy.project import Project as Paths
-        from swiftdeploy.runtime.local import run_dir_for
+        from swiftdeploy.runtime.local.layout import run_dir_for
 
         run_dir = str(run_dir_for(Paths.at(self.manifest)))
         root = str(self.root)

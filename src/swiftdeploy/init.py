@@ -38,23 +38,10 @@ def starter_manifest() -> str:
 
 
 def expected_files(project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
-    """Every generated file and the exact text it should have."""
-    from swiftdeploy.render import (
-        compose_stack_nginx_target,
-        render_compose,
-        render_nginx,
-        render_stack,
-    )
+    """Every generated file and the exact text it should have (the runtime says which)."""
+    from swiftdeploy.runtime import runtime_class
 
-    files = {
-        project.nginx_conf: render_nginx(
-            manifest, compose_stack_nginx_target(manifest), digest=digest
-        ),
-        project.compose_file: render_compose(manifest, digest=digest),
-    }
-    if manifest.runtime == "swarm":
-        files[project.stack_file] = render_stack(manifest, digest=digest)
-    return files
+    return runtime_class(manifest.runtime).generated_files(project, manifest, digest)
 
 
 def render_project(

@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,12 @@ from pydantic import (
 )
 
 from swiftdeploy.errors import ManifestError
+from swiftdeploy.runtime import DEFAULT_RUNTIME, RUNTIME_NAMES
+
+if TYPE_CHECKING:
+    RuntimeName = str
+else:
+    RuntimeName = Literal[RUNTIME_NAMES]  # the registry's names, in its order
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 
@@ -230,7 +236,7 @@ class Manifest(_Section):
     services: ServicesSpec
     nginx: NginxSpec
     network: NetworkSpec
-    runtime: Literal["local", "compose", "swarm"] = "local"
+    runtime: RuntimeName = DEFAULT_RUNTIME
     policy: PolicySpec = PolicySpec()
     canary: CanarySpec = CanarySpec()
     chaos: ChaosSpec = ChaosSpec()

@@ -26,7 +26,7 @@ def deploy(deployment: Deployment) -> Outcome:
     project, manifest, runtime = deployment.project, deployment.manifest, deployment.runtime
     with project.lock("deploy"):
         state = deployment.reconcile()
-        runtime.ensure_policy_engine(state)
+        start_policy_engine(deployment, state)
         runtime.save(state)
         deployment.ask_policy("infra", infra_facts(project.root))
         render_project(project, manifest)
@@ -54,6 +54,16 @@ def deploy(deployment: Deployment) -> Outcome:
     if dashboard:
         details["dashboard"] = dashboard
     return Outcome("deploy", bool(started), summary, details)
+
+
+def start_policy_engine(deployment: Deployment, state: DeploymentState) -> None:
+    """The OPA server the manifest asks for, once: where it runs is the runtime's business,
+    whether one is needed is decided here (not when the operator's own OPA answers)."""
+    from swiftdeploy.policy.engines import external_opa_url
+
+    manifest = deployment.manifest
+    if manifest.policy.engine == "opa" and state.opa is None and not external_opa_url():
+        state.opa = deployment.runtime.start_policy_engine(state)
 
 
 def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:

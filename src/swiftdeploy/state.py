@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from swiftdeploy.errors import StateError
 from swiftdeploy.files import atomic_write
@@ -27,6 +28,7 @@ from swiftdeploy.files import atomic_write
 MAX_STATE_BYTES = 4 * 1024 * 1024
 
 Track = Literal["stable", "canary"]
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class InstanceRecord(BaseModel):
@@ -44,16 +46,29 @@ class InstanceRecord(BaseModel):
 
 
 class ProcessRecord(BaseModel):
+    """A process the deployment runs beside its instances (nginx, an OPA server)."""
+
     model_config = ConfigDict(extra="forbid")
 
     pid: int
-    config: str = ""
+    config: str = ""  # the file or folder the process was started on (a host process)
+    container: str = ""  # the Docker container id (a container runtime)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _container_id_in_config(cls, data: Any) -> Any:
+        """State files written before `container` existed kept the container id in `config`."""
+        if isinstance(data, dict) and not data.get("container"):
+            config = data.get("config")
+            if isinstance(config, str) and _CONTAINER_ID.fullmatch(config):
+                data = {**data, "container": config, "config": ""}
+        return data
 
 
 class DeploymentState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    runtime: str = "local"
+    runtime: str = ""  # the runtime that last saved it (runtimes set it; nothing branches on it)
     instances: dict[str, InstanceRecord] = Field(default_factory=dict)
     stable: str | None = None
     canary: str | None = None

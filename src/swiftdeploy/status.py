@@ -99,7 +99,7 @@ class Sampler:
             self.recent_errors = [*self.recent_errors, judged["error_rate"]][-30:]
         policy = self._policy(canary_figures, stable_figures)
         # No nginx master means no data plane, whatever instances still run behind it.
-        plane_down = state.nginx is None and self.deployment.runtime.name in ("local", "compose")
+        plane_down = self.deployment.runtime.data_plane_down(state)
         mode = state.mode if state.stable and not plane_down else "down"
         rollout = load_rollout(self.deployment)
         return DashboardSample(

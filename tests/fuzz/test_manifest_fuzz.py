@@ -26,6 +26,8 @@ from swiftdeploy import validate as validate_module
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.init import init_project
 from swiftdeploy.manifest import load_manifest
+from swiftdeploy.runtime import container_checks
+from swiftdeploy.runtime.local import preflight as local_preflight
 from swiftdeploy.validate import CheckResult, validate
 
 SEED: dict[str, Any] = {
@@ -180,7 +182,8 @@ def _no_nginx(manifest: Any) -> CheckResult:
 def test_validate_reports_five_checks_and_never_raises(
     fresh_dir: Any, data: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(validate_module, "check_nginx", _no_nginx)
+    monkeypatch.setattr(local_preflight, "check_nginx", _no_nginx)
+    monkeypatch.setattr(container_checks, "check_nginx_in_image", _no_nginx)
     monkeypatch.setattr(
         validate_module, "check_port", lambda port: CheckResult("port", True, "stubbed")
     )

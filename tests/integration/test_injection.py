@@ -17,15 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
+from render_support import compose_nginx_target
 from seed_support import seed_data
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.manifest import Manifest, parse_manifest
-from swiftdeploy.render import (
-    compose_nginx_target,
-    local_nginx_target,
-    render_compose,
-    render_nginx,
-)
+from swiftdeploy.nginx_conf import render_nginx
+from swiftdeploy.runtime.compose.files import render_compose
+from swiftdeploy.runtime.local.layout import local_nginx_target
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +102,7 @@ def _structure(conf: str) -> tuple[int, int, int, int]:
 
 def _renderings(manifest: Manifest, state: Path) -> tuple[str, str, str]:
     return (
-        render_nginx(manifest, local_nginx_target(manifest, state)),
+        render_nginx(manifest, local_nginx_target(state)),
         render_nginx(manifest, compose_nginx_target(manifest)),
         render_compose(manifest),
     )

@@ -216,7 +216,7 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
 ) -> None:
     """kill -9 between starting a process and saving its pid: the next command finds it."""
     from swiftdeploy.project import Project as Paths
-    from swiftdeploy.runtime.local import run_dir_for
+    from swiftdeploy.runtime.local.layout import run_dir_for
 
     project.ok("deploy")
     nginx_pid = project.state_pids() - {

@@ -20,15 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from render_support import compose_nginx_target
 from swiftdeploy.manifest import load_manifest
-from swiftdeploy.render import (
-    NginxTarget,
-    compose_nginx_target,
-    local_nginx_target,
-    render_compose,
-    render_nginx,
-    render_stack,
-)
+from swiftdeploy.nginx_conf import NginxTarget, render_nginx
+from swiftdeploy.runtime.compose.files import render_compose
+from swiftdeploy.runtime.local.layout import local_nginx_target
+from swiftdeploy.runtime.swarm.files import render_stack
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +42,7 @@ def renderings(case: str) -> dict[str, str]:
     path = GOLDEN / case / "manifest.yaml"
     manifest = load_manifest(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    local = local_nginx_target(manifest, Path(STATE_DIR), slot_count=LOCAL_SLOTS)
+    local = local_nginx_target(Path(STATE_DIR), slot_count=LOCAL_SLOTS)
     return {
         "nginx.conf": render_nginx(manifest, compose_nginx_target(manifest), digest=digest),
         "nginx.local.conf": render_nginx(manifest, local, digest=digest),

@@ -105,12 +105,12 @@ def test_failure_while_rendering_leaves_old_files(
     path.write_text(path.read_text().replace("proxy_timeout: 30", "proxy_timeout: 45"))
     before["manifest.yaml"] = path.read_bytes()
 
-    import swiftdeploy.render
+    import swiftdeploy.runtime.compose.files as compose_files
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(swiftdeploy.render, "render_compose", broken)
+    monkeypatch.setattr(compose_files, "render_compose", broken)
     with pytest.raises(RuntimeError, match="template exploded"):
         init_project(path)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}

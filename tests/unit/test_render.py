@@ -13,7 +13,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from render_support import compose_nginx_target
 from seed_support import SEED
+from swiftdeploy.containers import OPA_IMAGE
 from swiftdeploy.manifest import (
     CONTACT_PATTERN,
     NAME_PATTERN,
@@ -21,16 +23,9 @@ from swiftdeploy.manifest import (
     Manifest,
     parse_manifest,
 )
-from swiftdeploy.render import (
-    OPA_IMAGE,
-    NginxTarget,
-    compose_data,
-    compose_nginx_target,
-    compose_stack_nginx_target,
-    local_nginx_target,
-    render_compose,
-    render_nginx,
-)
+from swiftdeploy.nginx_conf import NginxTarget, render_nginx
+from swiftdeploy.runtime.compose.files import compose_data, proxy_target, render_compose
+from swiftdeploy.runtime.local.layout import local_nginx_target
 
 DOCKER_COMPOSE = Path(sys.executable).parent / "docker-compose"
 
@@ -111,7 +106,7 @@ def test_canary_header_map_pins_tracks() -> None:
 def test_header_override_null_switches_pinning_off(tmp_path: Path) -> None:
     manifest = parse_manifest((SEED + "canary:\n  header_override: null\n").encode())
     assert manifest.canary.header_override is None
-    for target in (compose_nginx_target(manifest), local_nginx_target(manifest, tmp_path)):
+    for target in (compose_nginx_target(manifest), local_nginx_target(tmp_path)):
         conf = code(render_nginx(manifest, target))
         assert "app_canary;" not in conf.split("upstream", 1)[0]  # no map entry pins it
         assert "never   app_stable" not in conf
@@ -151,7 +146,7 @@ def test_compose_target_follows_what_runs() -> None:
 
 
 def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> None:
-    target = local_nginx_target(seed(), tmp_path / ".swiftdeploy", slot_count=4)
+    target = local_nginx_target(tmp_path / ".swiftdeploy", slot_count=4)
     conf = render_nginx(seed(), target)
     state = str((tmp_path / ".swiftdeploy").resolve())
     assert "listen 127.0.0.1:8080;" in conf
@@ -322,6 +317,6 @@ def test_no_manifest_value_changes_the_nginx_structure(
 def test_compose_stack_nginx_has_no_client_keepalive() -> None:
     # The compose runtime switches traffic by reloads: no idle keep-alive connection for a
     # reload to close under a client's request. Other targets keep it.
-    stack = render_nginx(seed(), compose_stack_nginx_target(seed()))
+    stack = render_nginx(seed(), proxy_target(seed()))
     assert "keepalive_timeout 0;" in stack
     assert "keepalive_timeout 65;" in render_nginx(seed(), compose_nginx_target(seed()))

@@ -8,7 +8,7 @@ import yaml
 
 from seed_support import seed_text
 from swiftdeploy.manifest import parse_manifest
-from swiftdeploy.render import render_stack, stack_data
+from swiftdeploy.runtime.swarm.files import render_stack, stack_data
 
 SEED = seed_text(driver="overlay", extra="runtime: swarm\n")
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from swiftdeploy.runtime import RUNTIME_NAMES
+
 
 def manifest_field(field: str) -> Any:
     """A Click callback checking an option with the manifest field it stands for."""
@@ -77,7 +79,7 @@ class FiniteFloatRange(click.FloatRange):
 runtime_option = click.option(
     "--runtime",
     "runtime_name",
-    type=click.Choice(["local", "compose", "swarm"]),
+    type=click.Choice(RUNTIME_NAMES),
     default=None,
     help="Override the manifest's runtime.",
 )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from swiftdeploy.containers import CONTAINER_TMP, NGINX_LOG_DIR, OPA_IMAGE
 from swiftdeploy.errors import UsageError
 from swiftdeploy.kubernetes.names import (
     CONFIGMAP_KEY_RE,
@@ -30,13 +31,7 @@ from swiftdeploy.kubernetes.workloads import (
     service_object,
 )
 from swiftdeploy.manifest import Manifest
-from swiftdeploy.render import (
-    CONTAINER_TMP,
-    NGINX_LOG_DIR,
-    OPA_IMAGE,
-    compose_nginx_target,
-    render_nginx,
-)
+from swiftdeploy.nginx_conf import render_nginx, service_name_target
 
 
 def nginx_container_port(manifest: Manifest) -> int:
@@ -54,8 +49,7 @@ def nginx_conf(manifest: Manifest, names: Names, namespace: str, *, digest: str)
     canary = f"{service_host(names.canary, namespace)}:{port}"
     weight = manifest.canary.weight if manifest.services.mode == "canary" else 0
     target = replace(
-        compose_nginx_target(manifest),
-        name="kubernetes",
+        service_name_target(manifest, name="kubernetes"),
         listen=str(nginx_container_port(manifest)),
         stable=stable,
         canary=canary,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from swiftdeploy.containers import CONTAINER_TMP
 from swiftdeploy.kubernetes.names import (
     APP_UID,
     STABLE_REPLICAS,
@@ -14,7 +15,6 @@ from swiftdeploy.kubernetes.names import (
     selector_labels,
 )
 from swiftdeploy.manifest import Manifest
-from swiftdeploy.render import CONTAINER_TMP
 
 
 def security(uid: int) -> tuple[dict[str, Any], dict[str, Any]]:

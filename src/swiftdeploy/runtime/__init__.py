@@ -1,6 +1,8 @@
 """Runtimes run instances and route traffic; lifecycle code talks only to `Runtime`.
 
-A new runtime is a new module here plus one line in `RUNTIMES`.
+A runtime is one folder here (its runtime class, the files it renders, its pre-flight
+checks) plus one line in `RUNTIMES`. Every other module learns the names from here: the
+manifest's `runtime` choice, the CLI's `--runtime`, `init`'s files and `validate`'s checks.
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ RUNTIMES: dict[str, str] = {
     "compose": "swiftdeploy.runtime.compose:ComposeRuntime",
     "swarm": "swiftdeploy.runtime.swarm:SwarmRuntime",
 }
+RUNTIME_NAMES: tuple[str, ...] = tuple(RUNTIMES)
+DEFAULT_RUNTIME = RUNTIME_NAMES[0]
 
 
-def runtime_for(name: str, project: Project, manifest: Manifest) -> Runtime:
+def runtime_class(name: str) -> type[Runtime]:
     if name not in RUNTIMES:
         known = ", ".join(sorted(RUNTIMES))
         raise UsageError(f"runtime {name!r} is not available here (known: {known})")
     module_name, _, class_name = RUNTIMES[name].partition(":")
-    runtime_class = getattr(importlib.import_module(module_name), class_name)
-    runtime: Runtime = runtime_class(project, manifest)
-    return runtime
+    found: type[Runtime] = getattr(importlib.import_module(module_name), class_name)
+    return found
+
+
+def runtime_for(name: str, project: Project, manifest: Manifest) -> Runtime:
+    return runtime_class(name)(project, manifest)

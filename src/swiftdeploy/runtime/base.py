@@ -9,11 +9,17 @@ all traffic to stable, or a weighted share to the canary. Requests carrying the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import httpx
 
-from swiftdeploy.state import DeploymentState, InstanceRecord, Track
+from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, Track
+
+if TYPE_CHECKING:
+    from swiftdeploy.checks import CheckResult
+    from swiftdeploy.manifest import Manifest
+    from swiftdeploy.project import Project
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,23 @@ class Health:
 
 
 class Runtime(Protocol):
-    name: str
+    name: ClassVar[str]
+
+    def __init__(self, project: Project, manifest: Manifest) -> None: ...
+
+    # -- what the runtime needs before anything runs (no Docker, no processes) --------------
+
+    @classmethod
+    def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
+        """Every file `init` writes for this runtime and the exact text it should have."""
+        ...
+
+    @classmethod
+    def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
+        """`validate`'s two runtime checks: the service can start; nginx.conf is valid."""
+        ...
+
+    # -- running -----------------------------------------------------------------------------
 
     def load(self) -> DeploymentState:
         """Read the state and drop what no longer runs (after a crash or a reboot)."""
@@ -61,8 +83,12 @@ class Runtime(Protocol):
         """Drain (in-flight requests finish) and stop one instance."""
         ...
 
-    def ensure_policy_engine(self, state: DeploymentState) -> None:
-        """Start the policy engine the manifest asks for, if it runs as a server."""
+    def start_policy_engine(self, state: DeploymentState) -> ProcessRecord:
+        """Start an OPA server on 127.0.0.1:<policy.opa_port> (the lifecycle decides when)."""
+        ...
+
+    def data_plane_down(self, state: DeploymentState) -> bool:
+        """No proxy serves, whatever instances still run behind it."""
         ...
 
     def teardown(self, state: DeploymentState) -> list[str]:

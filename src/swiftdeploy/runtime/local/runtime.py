@@ -11,14 +11,11 @@ drops no client connection; reloads are kept for real config changes.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
 import os
 import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,35 +24,29 @@ import httpx
 import psutil
 
 from swiftdeploy import _process
+from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
+from swiftdeploy.nginx_conf import render_nginx
 from swiftdeploy.project import Project
-from swiftdeploy.render import NginxTarget, render_nginx
 from swiftdeploy.runtime.base import Health, InstanceSpec
+from swiftdeploy.runtime.compose.files import compose_files
+from swiftdeploy.runtime.local import preflight
+from swiftdeploy.runtime.local.layout import (
+    ROOT_RUN_BASE,
+    SLOTS,
+    nginx_argv,
+    nginx_target,
+    run_dir_for,
+    share_with_workers,
+    worker_identity,
+    worker_user,
+)
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
 
-SLOTS = 20  # weighted routing in steps of 100 / SLOTS = 5 %
 DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
-
-
-ROOT_RUN_BASE = Path("/run/swiftdeploy")
-
-
-def run_dir_for(project: Project) -> Path:
-    """A short folder for sockets: AF_UNIX paths must stay under 108 bytes.
-
-    As root, the nginx workers run as `nobody` and must traverse every folder on the
-    way to the sockets, so the folder lives under /run/swiftdeploy (0711), not under a
-    private temp or runtime folder.
-    """
-    digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:12]
-    if os.geteuid() == 0 and _worker_identity() is not None:
-        base = ROOT_RUN_BASE
-    else:
-        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"swiftdeploy-{digest}"
 
 
 def slot_targets(state: DeploymentState) -> list[str | None]:
@@ -67,6 +58,16 @@ def slot_targets(state: DeploymentState) -> list[str | None]:
 
 class LocalRuntime:
     name = "local"
+
+    @classmethod
+    def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
+        # The seeds' `init` writes the container files whatever the runtime: they are the
+        # portable description of the service (and `docker compose config` checks them).
+        return compose_files(project, manifest, digest)
+
+    @classmethod
+    def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
+        return preflight.check_service(manifest), preflight.check_nginx(manifest)
 
     def __init__(self, project: Project, manifest: Manifest) -> None:
         self.project = project
@@ -141,6 +142,7 @@ class LocalRuntime:
 
     def save(self, state: DeploymentState) -> None:
         self.project.ensure_state_dir()
+        state.runtime = self.name
         save_state(self.project.state_file, state)
 
     # -- instances -------------------------------------------------------------------------
@@ -230,36 +232,29 @@ class LocalRuntime:
         # A new nginx config is tested (and loaded) first: if it is invalid, the command
         # fails with the running config and the current routing untouched.
         self._ensure_nginx(state)
-        _share_with_workers(*sockets.values(), mode=0o660)
+        share_with_workers(*sockets.values(), mode=0o660)
         for name, target_path in links.items():
             _point_symlink(self.run_dir / name, target_path)
 
     def nginx_config(self) -> str:
-        slots = [f"unix:{self.run_dir / f'slot-{index:02d}.sock'}" for index in range(SLOTS)]
-        target = NginxTarget.local(
-            stable=f"unix:{self.run_dir / 'stable.sock'}",
-            canary=f"unix:{self.run_dir / 'canary.sock'}",
-            slots=slots,
-            state_dir=self.nginx_prefix,
+        target = nginx_target(
+            run_dir=self.run_dir,
+            nginx_dir=self.nginx_prefix,
             logs_dir=self.project.logs_dir,
-            user=_worker_user(),
+            user=worker_user(),
         )
-        if target.user is not None:
-            # Unprivileged workers write request bodies to the temp folders: keep those
-            # in the run folder they can traverse, not inside a possibly private project.
-            target = dataclasses.replace(target, temp_dir=str(self.run_dir / "nginx-temp"))
         return render_nginx(self.manifest, target)
 
     def _ensure_nginx(self, state: DeploymentState) -> None:
         nginx = _nginx_binary()
         self.nginx_prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _worker_identity() is not None:
+        if worker_identity() is not None:
             if self.run_dir.parent == ROOT_RUN_BASE:
                 ROOT_RUN_BASE.mkdir(mode=0o711, parents=True, exist_ok=True)
                 os.chmod(ROOT_RUN_BASE, 0o711)  # noqa: S103 (traverse only, no listing)
             self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             (self.run_dir / "nginx-temp").mkdir(mode=0o700, exist_ok=True)
-            _share_with_workers(self.run_dir, self.run_dir / "nginx-temp", mode=0o710)
+            share_with_workers(self.run_dir, self.run_dir / "nginx-temp", mode=0o710)
         conf_path = self.nginx_prefix / "nginx.conf"
         wanted = self.nginx_config()
         current = conf_path.read_text() if conf_path.exists() else None
@@ -279,24 +274,21 @@ class LocalRuntime:
 
     def _nginx_argv(self, nginx: str, conf: Path) -> list[str]:
         error_log = self.project.logs_dir / "nginx-error.log"
-        return [nginx, "-p", str(self.nginx_prefix), "-c", str(conf), "-e", str(error_log)]
+        return nginx_argv(nginx, prefix=self.nginx_prefix, conf=conf, error_log=error_log)
+
+    def data_plane_down(self, state: DeploymentState) -> bool:
+        return state.nginx is None
 
     # -- policy engine ---------------------------------------------------------------------
 
-    def ensure_policy_engine(self, state: DeploymentState) -> None:
-        if self.manifest.policy.engine != "opa" or state.opa is not None:
-            return
-        from swiftdeploy.policy.engines import external_opa_url
+    def start_policy_engine(self, state: DeploymentState) -> ProcessRecord:
         from swiftdeploy.policy.server import start_server
-
-        if external_opa_url():
-            return  # the operator's own OPA answers; nothing to start
 
         self.project.ensure_state_dir()
         server = start_server(
             self.project.policies_dir, self.project.state_dir, port=self.manifest.policy.opa_port
         )
-        state.opa = ProcessRecord(pid=server.pid, config=str(self.project.policies_dir))
+        return ProcessRecord(pid=server.pid, config=str(self.project.policies_dir))
 
     # -- teardown --------------------------------------------------------------------------
 
@@ -368,50 +360,6 @@ def _holds(proc: psutil.Process | None, path: str) -> bool:
 
 def _socket_path(address: str) -> str:
     return address.removeprefix("unix:")
-
-
-WORKER_USER = "nobody"
-WORKER_GROUPS = ("nogroup", "nobody")
-
-
-def _worker_identity() -> tuple[str, int] | None:
-    """("user group", gid) the nginx workers drop to when the CLI runs as root, else None.
-
-    Workers parse untrusted requests: they run as `nobody`, never as root. They reach
-    only what is shared with that group: the socket folder (traverse), the instance
-    sockets (0660) and nginx's temp folders, never the state or token files (0600).
-    """
-    if os.geteuid() != 0:
-        return None  # an unprivileged master cannot switch users anyway
-    import grp
-    import pwd
-
-    try:
-        user = pwd.getpwnam(WORKER_USER)
-    except KeyError:
-        return None
-    for name in WORKER_GROUPS:
-        with contextlib.suppress(KeyError):
-            group = grp.getgrnam(name)
-            return f"{user.pw_name} {group.gr_name}", group.gr_gid
-    group = grp.getgrgid(user.pw_gid)
-    return f"{user.pw_name} {group.gr_name}", group.gr_gid
-
-
-def _worker_user() -> str | None:
-    identity = _worker_identity()
-    return identity[0] if identity else None
-
-
-def _share_with_workers(*paths: Path | str, mode: int) -> None:
-    """Give the workers' group `mode` on paths (traverse a folder, connect to a socket)."""
-    identity = _worker_identity()
-    if identity is None:
-        return
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.chown(path, -1, identity[1])
-            os.chmod(path, mode)
 
 
 def _nginx_binary() -> str:

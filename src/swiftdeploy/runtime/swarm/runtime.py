@@ -1,6 +1,6 @@
 """The swarm runtime: the stack `docker-stack.yml` describes, run by `docker stack deploy`.
 
-Services (see render.stack_data): `<name>` is the stable track and `<name>-canary` the
+Services (see files.stack_data): `<name>` is the stable track and `<name>-canary` the
 canary track, one replica each at most; `nginx` the proxy (host-mode port); `opa` the
 optional policy server (host network, 127.0.0.1 only). The stack file is declarative:
 replica counts and versions are variables, and every change is a re-deploy of the whole
@@ -8,7 +8,7 @@ stack with the values that should run (`docker stack deploy` updates only the se
 whose spec changed). An app version change is a swarm rolling update (`order:
 start-first`, health-checked, `failure_action: rollback`).
 
-Traffic moves by nginx reloads, as in the compose runtime (which this one extends): the
+Traffic moves by nginx reloads, as in the compose runtime (runtime/container_proxy): the
 canary share is nginx's weighted slots, and a service whose task is about to be replaced
 gets no traffic while it is (its track is served by the other service). The app services
 use `endpoint_mode: dnsrr`, so nginx resolves a service name to its task's address when
@@ -18,36 +18,44 @@ wants, so a stopping task never receives a request.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
+from pathlib import Path
+
+import httpx
 
 from swiftdeploy import _process
+from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
+from swiftdeploy.containers import CHAOS_TOKEN_FILE
 from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.project import Project
-from swiftdeploy.render import (
+from swiftdeploy.runtime import container_checks, docker
+from swiftdeploy.runtime.base import Health, InstanceSpec
+from swiftdeploy.runtime.compose.files import (
+    CANARY_VERSION_VAR,
+    STABLE_VERSION_VAR,
+    compose_files,
+    proxy_target,
+)
+from swiftdeploy.runtime.compose.runtime import forget_everything, forget_stopped_containers
+from swiftdeploy.runtime.container_proxy import ContainerProxy
+from swiftdeploy.runtime.swarm.files import (
     CANARY_INSTANCE_VAR,
     CANARY_REPLICAS_VAR,
-    CANARY_VERSION_VAR,
-    CHAOS_TOKEN_FILE,
     INSTANCE_ENV,
-    NGINX_CONF_DIR,
     NGINX_REPLICAS_VAR,
     OPA_REPLICAS_VAR,
-    PROXY_CONF_DIR,
     STABLE_INSTANCE_VAR,
     STABLE_REPLICAS_VAR,
-    STABLE_VERSION_VAR,
     STACK_NAME,
-    compose_stack_nginx_target,
     render_stack,
 )
-from swiftdeploy.runtime.base import InstanceSpec
-from swiftdeploy.runtime.compose import CANDIDATE, DRAIN_TIMEOUT_S, ComposeRuntime
-from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state
+from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
 
 STACK_TIMEOUT_S = 180.0
 TASK_START_TIMEOUT_S = 90.0
@@ -60,12 +68,29 @@ def stack_name() -> str:
     return os.environ.get(STACK_NAME_ENV) or STACK_NAME
 
 
-class SwarmRuntime(ComposeRuntime):
+class SwarmRuntime:
     name = "swarm"
 
+    @classmethod
+    def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
+        return {
+            **compose_files(project, manifest, digest),
+            project.stack_file: render_stack(manifest, digest=digest),
+        }
+
+    @classmethod
+    def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
+        return container_checks.check_images(manifest), container_checks.check_nginx_in_image(
+            manifest
+        )
+
     def __init__(self, project: Project, manifest: Manifest) -> None:
-        super().__init__(project, manifest)
+        self.project = project
+        self.manifest = manifest
         self.stack = stack_name()
+        self.stable_service = manifest.services.name
+        self.canary_service = f"{manifest.services.name}-canary"
+        self.proxy = ContainerProxy(project, manifest, self._start_nginx)
 
     # -- docker ----------------------------------------------------------------------------
 
@@ -74,12 +99,12 @@ class SwarmRuntime(ComposeRuntime):
 
     def _write_files(self) -> None:
         """The stack file as the manifest renders it, and the chaos token its secret reads."""
-        digest = self._digest()
+        digest = hashlib.sha256(self.project.manifest_path.read_bytes()).hexdigest()
         wanted = render_stack(self.manifest, digest=digest)
         path = self.project.stack_file
         if not path.exists() or path.read_text() != wanted:
             atomic_write(path, wanted, mode=0o644)
-        self.proxy_dir()  # a bind mount's source must exist before swarm starts the task
+        self.proxy.folder()  # a bind mount's source must exist before swarm starts the task
         if not self.project.policies_dir.exists():
             from swiftdeploy.init import render_project
 
@@ -144,20 +169,10 @@ class SwarmRuntime(ComposeRuntime):
 
     def _running_containers(self, service: str) -> list[str]:
         """The service's running task containers, newest first."""
-        out = _process.run(
-            [
-                "docker",
-                "ps",
-                "-q",
-                "--no-trunc",
-                "--filter",
-                f"label=com.docker.swarm.service.name={self._service(service)}",
-                "--filter",
-                "status=running",
-            ],
-            timeout=30,
-        ).stdout
-        return out.split()
+        label = f"label=com.docker.swarm.service.name={self._service(service)}"
+        return docker.listed(
+            "ps", "-q", "--no-trunc", "--filter", label, "--filter", "status=running"
+        )
 
     def _wait_container(
         self, service: str, *, exclude: set[str], instance: str | None = None
@@ -168,7 +183,7 @@ class SwarmRuntime(ComposeRuntime):
             for container in self._running_containers(service):
                 if container in exclude:
                     continue
-                if instance is None or self._env_of(container).get(INSTANCE_ENV) == instance:
+                if instance is None or docker.env_of(container).get(INSTANCE_ENV) == instance:
                     return container
             time.sleep(0.3)
         tasks = _process.run(
@@ -189,68 +204,60 @@ class SwarmRuntime(ComposeRuntime):
             f"{TASK_START_TIMEOUT_S:g}s: {tasks.stdout.strip() or tasks.stderr.strip()}"
         )
 
-    def _env_of(self, container: str) -> dict[str, str]:
-        info = self._inspect(container) or {}
-        config = info.get("Config")
-        env = config.get("Env") if isinstance(config, dict) else None
-        pairs = [str(item).partition("=") for item in env or []]
-        return {key: value for key, _, value in pairs}
+    def _start_task(self, service: str, url: str, *, exclude: set[str]) -> ProcessRecord:
+        """Wait for a sidecar's (nginx, opa) new task and until url answers."""
+        container = self._wait_container(service, exclude=exclude)
+        docker.wait_http(url, timeout=60, container=container)
+        return ProcessRecord(pid=docker.running(container)[1], container=container)
 
     def _address(self, container: str) -> str | None:
-        info = self._inspect(container) or {}
+        info = docker.inspect(container) or {}
         settings = info.get("NetworkSettings")
         networks = settings.get("Networks") if isinstance(settings, dict) else None
         net = networks.get(self.manifest.network.name) if isinstance(networks, dict) else None
         address = net.get("IPAddress") if isinstance(net, dict) else None
         return str(address) if address else None
 
-    # -- state -----------------------------------------------------------------------------
+    # -- state -------------------------------------------------------------------------------
 
     def load(self) -> DeploymentState:
-        """As compose, but a task swarm restarted (a new container of the same instance,
-        recognised by its SWIFTDEPLOY_INSTANCE) or a restarted nginx/OPA task is adopted."""
+        """Drop what no longer runs, but adopt first: a task swarm restarted (a new container
+        of the same instance, recognised by its SWIFTDEPLOY_INSTANCE) or a restarted
+        nginx/OPA task."""
         state = load_state(self.project.state_file)
         adopted = moved = False
         for record in state.instances.values():
-            if record.container and not self._running(record.container)[0]:
+            if record.container and not docker.running(record.container)[0]:
                 service = self.canary_service if record.track == "canary" else self.stable_service
                 for container in self._running_containers(service):
-                    if self._env_of(container).get(INSTANCE_ENV) == record.id:
+                    if docker.env_of(container).get(INSTANCE_ENV) == record.id:
                         record.container = container
-                        record.pid = self._running(container)[1]
+                        record.pid = docker.running(container)[1]
                         record.log = f"docker logs {container[:12]}"
                         adopted = moved = True
                         break
-        for attribute, service in (("nginx", "nginx"), ("opa", "opa")):
-            process: ProcessRecord | None = getattr(state, attribute)
-            if process is not None and not self._running(process.config)[0]:
+        for process, service in ((state.nginx, "nginx"), (state.opa, "opa")):
+            if process is not None and not docker.running(process.container)[0]:
                 running = self._running_containers(service)
                 if running:
-                    process.config, process.pid = running[0], self._running(running[0])[1]
+                    process.container, process.pid = running[0], docker.running(running[0])[1]
                     adopted = True
         if adopted:
             self.save(state)
-        state = super().load()
+        forget_stopped_containers(state)
         if moved and state.nginx is not None:
             # nginx resolved the replaced task's address: reload it once the name resolves
             # to the new task (nginx.conf itself is unchanged).
             self._wait_dns(state)
-            _process.run(
-                [
-                    "docker",
-                    "exec",
-                    state.nginx.config,
-                    "nginx",
-                    "-s",
-                    "reload",
-                    "-c",
-                    f"{NGINX_CONF_DIR}/nginx.conf",
-                ],
-                timeout=30,
-            )
+            self.proxy.reload(state)
         return state
 
-    # -- instances -------------------------------------------------------------------------
+    def save(self, state: DeploymentState) -> None:
+        self.project.ensure_state_dir()
+        state.runtime = self.name
+        save_state(self.project.state_file, state)
+
+    # -- instances ---------------------------------------------------------------------------
 
     def start_instance(self, state: DeploymentState, spec: InstanceSpec) -> InstanceRecord:
         self.project.ensure_state_dir()
@@ -262,15 +269,15 @@ class SwarmRuntime(ComposeRuntime):
             if spec.track == "stable":
                 if state.canary_instance() is None:
                     raise SwiftDeployError("replacing the stable service needs a running canary")
-                target = compose_stack_nginx_target(
+                target = proxy_target(
                     self.manifest,
                     canary_running=True,
                     canary_weight=100,
                     stable_service=self.canary_service,
                 )
             else:
-                target = compose_stack_nginx_target(self.manifest, canary_running=False)
-            self._apply_nginx(state, target)
+                target = proxy_target(self.manifest, canary_running=False)
+            self.proxy.apply(state, target)
         known = {record.container for record in state.instances.values()}
         instance_id = f"{spec.track}-{spec.version}-{secrets.token_hex(3)}"
         if spec.track == "stable":
@@ -278,20 +285,25 @@ class SwarmRuntime(ComposeRuntime):
         else:
             self._deploy(state, canary=1, canary_version=spec.version, canary_instance=instance_id)
         container = self._wait_container(service, exclude=known, instance=instance_id)
-        stamp = iso_utc(timespec="microseconds")
         record = InstanceRecord(
             id=instance_id,
             track=spec.track,
             mode="canary" if spec.mode == "canary" else "stable",
             version=spec.version,
-            pid=self._running(container)[1],
+            pid=docker.running(container)[1],
             address=f"{service}:{self.manifest.services.port}",
             log=f"docker logs {container[:12]}",
-            started_at=stamp,
+            started_at=iso_utc(timespec="microseconds"),
             container=container,
         )
         state.instances[record.id] = record
         return record
+
+    def health(self, instance: InstanceRecord) -> Health:
+        return docker.instance_health(instance, self.manifest.services.port)
+
+    def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
+        return docker.track_client(instance, self.manifest.nginx.port, timeout=timeout)
 
     def stop_instance(self, state: DeploymentState, instance_id: str) -> None:
         record = state.instances.pop(instance_id, None)
@@ -300,18 +312,29 @@ class SwarmRuntime(ComposeRuntime):
         # Scale to what the state says runs (a canary no longer in it goes to 0 replicas;
         # a replaced task is already stopping), then wait for the container to drain.
         self._deploy(state)
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S + 30
-        while self._running(record.container)[0] and time.monotonic() < deadline:
+        deadline = time.monotonic() + docker.DRAIN_TIMEOUT_S + 30
+        while docker.running(record.container)[0] and time.monotonic() < deadline:
             time.sleep(0.3)
-        if self._running(record.container)[0]:
-            _process.run(["docker", "rm", "-f", record.container], timeout=60, check=False)
+        if docker.running(record.container)[0]:
+            docker.remove(record.container)
 
-    # -- routing ---------------------------------------------------------------------------
+    # -- routing -----------------------------------------------------------------------------
 
     def route(self, state: DeploymentState) -> None:
+        if state.stable_instance() is None:
+            raise SwiftDeployError("no stable instance to route traffic to")
         if state.nginx is not None:
             self._wait_dns(state)
-        super().route(state)
+        canary = state.canary_instance()
+        target = proxy_target(
+            self.manifest,
+            canary_running=canary is not None,
+            canary_weight=state.canary_weight if canary else 0,
+        )
+        self.proxy.apply(state, target)
+
+    def data_plane_down(self, state: DeploymentState) -> bool:
+        return False  # swarm restarts the nginx task itself; the state may lag behind it
 
     def _wait_dns(self, state: DeploymentState) -> None:
         """Wait until each track's service name resolves to exactly its instance's task.
@@ -342,69 +365,45 @@ class SwarmRuntime(ComposeRuntime):
 
     def _resolve(self, state: DeploymentState, service: str) -> set[str]:
         assert state.nginx is not None
-        result = _process.run(
-            ["docker", "exec", state.nginx.config, "getent", "ahostsv4", service],
-            timeout=15,
-            check=False,
+        result = docker.execute(
+            state.nginx.container, "getent", "ahostsv4", service, timeout=15, check=False
         )
         return {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
 
     def _start_nginx(self, state: DeploymentState) -> None:
-        known = {state.nginx.config} if state.nginx else set()
+        known = {state.nginx.container} if state.nginx else set()
         self._deploy(state, nginx=1)
-        container = self._wait_container("nginx", exclude=known)
-        self._wait_container_http(
-            container, f"http://127.0.0.1:{self.manifest.nginx.port}/healthz", timeout=60
-        )
-        state.nginx = ProcessRecord(pid=self._running(container)[1], config=container)
+        url = f"http://127.0.0.1:{self.manifest.nginx.port}/healthz"
+        state.nginx = self._start_task("nginx", url, exclude=known)
 
-    # -- policy engine ---------------------------------------------------------------------
+    # -- policy engine -----------------------------------------------------------------------
 
-    def ensure_policy_engine(self, state: DeploymentState) -> None:
-        if self.manifest.policy.engine != "opa" or state.opa is not None:
-            return
+    def start_policy_engine(self, state: DeploymentState) -> ProcessRecord:
         self._deploy(state, opa=1)
-        container = self._wait_container("opa", exclude=set())
-        self._wait_container_http(
-            container, f"http://127.0.0.1:{self.manifest.policy.opa_port}/health", timeout=60
-        )
-        state.opa = ProcessRecord(pid=self._running(container)[1], config=container)
+        url = f"http://127.0.0.1:{self.manifest.policy.opa_port}/health"
+        return self._start_task("opa", url, exclude=set())
 
-    # -- teardown --------------------------------------------------------------------------
+    # -- teardown ----------------------------------------------------------------------------
 
     def teardown(self, state: DeploymentState) -> list[str]:
-        listed = _process.run(
-            ["docker", "stack", "services", "--format", "{{.Name}}", self.stack],
-            timeout=30,
-            check=False,
-        )
-        stopped = [name for name in listed.stdout.split() if name]
+        stopped = docker.listed("stack", "services", "--format", "{{.Name}}", self.stack)
         if stopped:
             # Services, their tasks, the stack's networks and its secret; the history and
             # the state folder stay (teardown --clean removes the state folder).
             _process.run(["docker", "stack", "rm", self.stack], timeout=STACK_TIMEOUT_S)
         self._wait_gone()
-        for record in state.instances.values():  # anything the stack no longer lists
-            _process.run(["docker", "rm", "-f", record.container], timeout=60, check=False)
-        state.instances.clear()
-        state.stable = state.canary = None
-        state.canary_weight = 0
-        state.nginx = state.opa = None
-        (self.project.root / PROXY_CONF_DIR / CANDIDATE).unlink(missing_ok=True)
+        forget_everything(state)
+        self.proxy.forget_candidate()
         return stopped
 
     def _wait_gone(self) -> None:
         """`docker stack rm` returns at once; wait until its containers and network are gone
         (so a new deploy, or the next stack on the same network name, starts clean)."""
         label = f"label=com.docker.stack.namespace={self.stack}"
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S + 60
+        deadline = time.monotonic() + docker.DRAIN_TIMEOUT_S + 60
         while time.monotonic() < deadline:
-            containers = _process.run(
-                ["docker", "ps", "-a", "-q", "--filter", label], timeout=30, check=False
-            ).stdout.split()
-            networks = _process.run(
-                ["docker", "network", "ls", "-q", "--filter", label], timeout=30, check=False
-            ).stdout.split()
+            containers = docker.listed("ps", "-a", "-q", "--filter", label)
+            networks = docker.listed("network", "ls", "-q", "--filter", label)
             if not containers and not networks:
                 return
             time.sleep(0.5)

@@ -1,0 +1,260 @@
+"""The compose runtime: the stack `init` renders, run by Docker Compose v2 (its CLI).
+
+Services: `<name>` is the stable track, `<name>-canary` the canary track (in the `canary`
+profile, so `deploy` starts only stable), `nginx` the proxy, `opa` the optional policy
+sidecar. An instance is one container; its id is kept in the state so that a replaced
+container is never mistaken for its successor.
+
+Routing is an nginx reload inside the running nginx container, never a recreation (see
+container_proxy). Per-instance HTTP (metrics, chaos) goes through nginx pinned to one
+track; health uses `docker exec` in the instance's own container, as it must see one exact
+container (during `promote stable` the stable track is served by the canary while the
+stable service is replaced).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import httpx
+
+from swiftdeploy import _process
+from swiftdeploy.checks import CheckResult
+from swiftdeploy.clock import iso_utc
+from swiftdeploy.errors import SwiftDeployError
+from swiftdeploy.manifest import Manifest
+from swiftdeploy.nginx_conf import NginxTarget
+from swiftdeploy.project import Project
+from swiftdeploy.runtime import container_checks, docker
+from swiftdeploy.runtime.base import Health, InstanceSpec
+from swiftdeploy.runtime.compose.files import (
+    CANARY_PROFILE,
+    CANARY_VERSION_VAR,
+    CHAOS_TOKEN_VAR,
+    COMPOSE_PROJECT,
+    STABLE_VERSION_VAR,
+    compose_files,
+    proxy_target,
+)
+from swiftdeploy.runtime.container_proxy import ContainerProxy
+from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
+
+COMPOSE_TIMEOUT_S = 180.0
+
+
+def project_name() -> str:
+    """COMPOSE_PROJECT_NAME when set (several stacks on one host), else the rendered name."""
+    return os.environ.get("COMPOSE_PROJECT_NAME") or COMPOSE_PROJECT
+
+
+class ComposeRuntime:
+    name = "compose"
+
+    @classmethod
+    def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
+        return compose_files(project, manifest, digest)
+
+    @classmethod
+    def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
+        return container_checks.check_images(manifest), container_checks.check_nginx_in_image(
+            manifest
+        )
+
+    def __init__(self, project: Project, manifest: Manifest) -> None:
+        self.project = project
+        self.manifest = manifest
+        self.compose_project = project_name()
+        self.stable_service = manifest.services.name
+        self.canary_service = f"{manifest.services.name}-canary"
+        self.proxy = ContainerProxy(project, manifest, self._start_nginx)
+
+    # -- docker compose ----------------------------------------------------------------------
+
+    def _env(self, state: DeploymentState, versions: dict[str, str]) -> dict[str, str]:
+        """The interpolation variables: the versions that run, so compose recreates nothing."""
+        stable, canary = state.stable_instance(), state.canary_instance()
+        default = self.manifest.services.version
+        env = dict(os.environ)
+        env[STABLE_VERSION_VAR] = versions.get("stable") or (stable.version if stable else default)
+        env[CANARY_VERSION_VAR] = versions.get("canary") or (canary.version if canary else default)
+        token_path = self.project.state_dir / "chaos.token"
+        token = versions.get("token")
+        if token is None and token_path.exists():
+            token = token_path.read_text().strip()
+        env[CHAOS_TOKEN_VAR] = token or ""
+        return env
+
+    def _compose(
+        self,
+        state: DeploymentState,
+        *args: str,
+        check: bool = True,
+        versions: dict[str, str] | None = None,
+    ) -> _process.Completed:
+        argv = ["docker", "compose", "-p", self.compose_project]
+        if self.project.compose_file.exists():
+            argv += ["-f", str(self.project.compose_file)]
+        argv += ["--project-directory", str(self.project.root), "--profile", CANARY_PROFILE]
+        return _process.run(
+            [*argv, *args],
+            timeout=COMPOSE_TIMEOUT_S,
+            check=check,
+            cwd=self.project.root,
+            env=self._env(state, versions or {}),
+        )
+
+    def _container_of(self, state: DeploymentState, service: str) -> str:
+        out = self._compose(state, "ps", "-q", service).stdout.split()
+        if not out:
+            raise SwiftDeployError(f"compose service {service!r} has no running container")
+        return out[0]
+
+    def _start_service(self, state: DeploymentState, service: str, url: str) -> ProcessRecord:
+        """`up -d --no-deps` a sidecar (nginx, opa) and wait until url answers."""
+        self._compose(state, "up", "-d", "--no-deps", service)
+        container = self._container_of(state, service)
+        docker.wait_http(url, timeout=60, container=container)
+        return ProcessRecord(pid=docker.running(container)[1], container=container)
+
+    # -- state -------------------------------------------------------------------------------
+
+    def load(self) -> DeploymentState:
+        state = load_state(self.project.state_file)
+        forget_stopped_containers(state)
+        return state
+
+    def save(self, state: DeploymentState) -> None:
+        self.project.ensure_state_dir()
+        state.runtime = self.name
+        save_state(self.project.state_file, state)
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def start_instance(self, state: DeploymentState, spec: InstanceSpec) -> InstanceRecord:
+        self.project.ensure_state_dir()
+        service = self.canary_service if spec.track == "canary" else self.stable_service
+        current = state.stable_instance() if spec.track == "stable" else state.canary_instance()
+        if spec.track == "stable" and current is not None and state.nginx is not None:
+            if state.canary_instance() is None:
+                raise SwiftDeployError("replacing the stable service needs a running canary")
+            # The stable service is about to be recreated: serve its track from the canary
+            # container meanwhile, so no request reaches a container that is stopping.
+            self.proxy.apply(state, self._handover_target())
+        versions: dict[str, str] = {spec.track: spec.version}
+        if spec.chaos_token is not None:
+            versions["token"] = spec.chaos_token
+        self._compose(
+            state, "up", "-d", "--no-deps", "--force-recreate", service, versions=versions
+        )
+        container = self._container_of(state, service)
+        self.proxy.addresses_changed = True
+        record = InstanceRecord(
+            id=f"{spec.track}-{spec.version}-{secrets.token_hex(3)}",
+            track=spec.track,
+            mode="canary" if spec.mode == "canary" else "stable",
+            version=spec.version,
+            pid=docker.running(container)[1],
+            address=f"{service}:{self.manifest.services.port}",
+            log=f"docker logs {container[:12]}",
+            started_at=iso_utc(timespec="microseconds"),
+            container=container,
+        )
+        if current is not None and current.container == container:
+            del state.instances[current.id]  # cannot happen with --force-recreate; be safe
+        state.instances[record.id] = record
+        return record
+
+    def _handover_target(self) -> NginxTarget:
+        return proxy_target(
+            self.manifest,
+            canary_running=True,
+            canary_weight=100,
+            stable_service=self.canary_service,
+        )
+
+    def health(self, instance: InstanceRecord) -> Health:
+        return docker.instance_health(instance, self.manifest.services.port)
+
+    def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
+        return docker.track_client(instance, self.manifest.nginx.port, timeout=timeout)
+
+    def stop_instance(self, state: DeploymentState, instance_id: str) -> None:
+        record = state.instances.pop(instance_id, None)
+        if record is not None and record.container:
+            # A container compose already replaced is gone; anything else drains first.
+            docker.stop(record.container)
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def route(self, state: DeploymentState) -> None:
+        if state.stable_instance() is None:
+            raise SwiftDeployError("no stable instance to route traffic to")
+        canary = state.canary_instance()
+        target = proxy_target(
+            self.manifest,
+            canary_running=canary is not None,
+            canary_weight=state.canary_weight if canary else 0,
+        )
+        self.proxy.apply(state, target)
+
+    def data_plane_down(self, state: DeploymentState) -> bool:
+        return state.nginx is None
+
+    def _start_nginx(self, state: DeploymentState) -> None:
+        # The log volume's one-shot chown, then nginx alone: its app dependency is already
+        # healthy (checked by the lifecycle), and --no-deps never touches the app services.
+        self._compose(state, "run", "--rm", "--no-deps", "-T", "nginx-log-init")
+        url = f"http://127.0.0.1:{self.manifest.nginx.port}/healthz"
+        state.nginx = self._start_service(state, "nginx", url)
+
+    # -- policy engine -----------------------------------------------------------------------
+
+    def start_policy_engine(self, state: DeploymentState) -> ProcessRecord:
+        if not self.project.compose_file.exists():
+            from swiftdeploy.init import render_project
+
+            render_project(self.project, self.manifest)
+        url = f"http://127.0.0.1:{self.manifest.policy.opa_port}/health"
+        return self._start_service(state, "opa", url)
+
+    # -- teardown ----------------------------------------------------------------------------
+
+    def teardown(self, state: DeploymentState) -> list[str]:
+        listed = self._compose(state, "ps", "-a", "--format", "{{.Name}}", check=False)
+        stopped = [name for name in listed.stdout.split() if name]
+        # Containers, the project's networks and its volumes (nginx logs); the history and
+        # the state folder stay (teardown --clean removes the state folder).
+        self._compose(
+            state, "down", "--volumes", "--remove-orphans", "--timeout", str(docker.DRAIN_TIMEOUT_S)
+        )
+        forget_everything(state)
+        self.proxy.forget_candidate()
+        return stopped
+
+
+def forget_stopped_containers(state: DeploymentState) -> None:
+    """Drop from the state every container that no longer runs (after a crash, a reboot)."""
+    for instance_id, record in list(state.instances.items()):
+        if not docker.running(record.container)[0]:
+            del state.instances[instance_id]
+    if state.stable not in state.instances:
+        state.stable = None
+    if state.canary not in state.instances:
+        state.canary = None
+        state.canary_weight = 0
+    if state.nginx and not docker.running(state.nginx.container)[0]:
+        state.nginx = None
+    if state.opa and not docker.running(state.opa.container)[0]:
+        state.opa = None
+
+
+def forget_everything(state: DeploymentState) -> None:
+    """After a teardown: remove any instance container left, and clear the state."""
+    for record in state.instances.values():  # anything started outside the stack's view
+        docker.remove(record.container)
+    state.instances.clear()
+    state.stable = state.canary = None
+    state.canary_weight = 0
+    state.nginx = state.opa = None
