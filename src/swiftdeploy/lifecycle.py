@@ -8,7 +8,6 @@ before it happens (so a killed CLI can be reconciled) and in the history after.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -273,48 +272,6 @@ def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str])
         deployment.reporter.info(f"draining and stopping {instance_id}")
         deployment.runtime.stop_instance(state, instance_id)
     return stopped
-
-
-def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
-    project = deployment.project
-    with project.lock("teardown", need_space=False):
-        state = _load_for_teardown(deployment)
-        from swiftdeploy.dashboard.supervise import stop_beside
-
-        stopped = stop_beside(deployment) + deployment.runtime.teardown(state)
-        deployment.runtime.save(state)
-        removed: list[str] = []
-        if clean:
-            for path in (project.nginx_conf, project.compose_file, project.stack_file):
-                if path.exists():
-                    path.unlink()
-                    removed.append(path.name)
-            if project.state_dir.exists():
-                shutil.rmtree(project.state_dir)
-                removed.append(project.state_dir.name + "/")
-        deployment.history.append("teardown", {"stopped": stopped, "clean": clean})
-    summary = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
-    return Outcome(
-        "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
-    )
-
-
-def _load_for_teardown(deployment: Deployment) -> DeploymentState:
-    """The state, or (when it cannot be read) the last good one: teardown never gives up.
-
-    The runtime's teardown also finds what this project started on its own (pid files,
-    socket folder, labels), so even an empty state stops everything.
-    """
-    from swiftdeploy.errors import StateError
-    from swiftdeploy.state import salvage_state, save_state
-
-    try:
-        return deployment.runtime.load()
-    except StateError:
-        salvaged, note = salvage_state(deployment.project.state_file)
-        deployment.reporter.tag("WARN", note, style="yellow")
-        save_state(deployment.project.state_file, salvaged)
-        return deployment.runtime.load()
 
 
 def require_running(state: DeploymentState) -> InstanceRecord:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from swiftdeploy.errors import ManifestError
-from swiftdeploy.runtime import DEFAULT_RUNTIME, RUNTIME_NAMES
+from swiftdeploy.runtime.registry import DEFAULT_RUNTIME, RUNTIME_NAMES
 
 if TYPE_CHECKING:
     RuntimeName = str

@@ -60,9 +60,10 @@ class NginxTarget:
     loopback: bool = False
 
     @classmethod
-    def local(
+    def host_process(
         cls,
         *,
+        name: str,
         stable: str,
         canary: str,
         slots: Sequence[str],
@@ -78,7 +79,7 @@ class NginxTarget:
         """
         state, logs = state_dir.resolve(), logs_dir.resolve()
         return cls(
-            name="local",
+            name=name,
             listen=listen,
             stable=stable,
             canary=canary,

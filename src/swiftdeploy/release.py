@@ -1,4 +1,4 @@
-"""The release commands: deploy, promote canary, promote stable, rollback.
+"""The release commands: deploy, promote canary, promote stable, rollback, teardown.
 
 Each takes the deployment lock, reconciles what a killed command may have left,
 asks the policy first, and records what it did in the history.
@@ -6,6 +6,7 @@ asks the policy first, and records what it did in the history.
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from swiftdeploy import observe
@@ -199,3 +200,46 @@ def rollback_command(deployment: Deployment, *, dry_run: bool = False) -> Outcom
     from swiftdeploy.plan import plan_rollback
 
     return plan_rollback(deployment) if dry_run else rollback(deployment)
+
+
+def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
+    project = deployment.project
+    with project.lock("teardown", need_space=False):
+        state = _load_for_teardown(deployment)
+        from swiftdeploy.dashboard.supervise import stop_beside
+
+        # The dashboard beside the deployment first: it would otherwise watch it go.
+        stopped = stop_beside(deployment) + deployment.runtime.teardown(state)
+        deployment.runtime.save(state)
+        removed: list[str] = []
+        if clean:
+            for path in (project.nginx_conf, project.compose_file, project.stack_file):
+                if path.exists():
+                    path.unlink()
+                    removed.append(path.name)
+            if project.state_dir.exists():
+                shutil.rmtree(project.state_dir)
+                removed.append(project.state_dir.name + "/")
+        deployment.history.append("teardown", {"stopped": stopped, "clean": clean})
+    summary = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
+    return Outcome(
+        "teardown", bool(stopped or removed), summary, {"stopped": stopped, "removed": removed}
+    )
+
+
+def _load_for_teardown(deployment: Deployment) -> DeploymentState:
+    """The state, or (when it cannot be read) the last good one: teardown never gives up.
+
+    The runtime's teardown also finds what this project started on its own (pid files,
+    socket folder, labels), so even an empty state stops everything.
+    """
+    from swiftdeploy.errors import StateError
+    from swiftdeploy.state import salvage_state, save_state
+
+    try:
+        return deployment.runtime.load()
+    except StateError:
+        salvaged, note = salvage_state(deployment.project.state_file)
+        deployment.reporter.tag("WARN", note, style="yellow")
+        save_state(deployment.project.state_file, salvaged)
+        return deployment.runtime.load()

@@ -172,7 +172,8 @@ def test_running_nginx_routes_and_answers_json_errors(
     stable = _serve("stable")
     dead_port = _unused_port()  # nothing listens here: the canary track is down
     manifest = load_manifest(GOLDEN / "seed" / "manifest.yaml")
-    target = NginxTarget.local(
+    target = NginxTarget.host_process(
+        name="local",
         stable=f"127.0.0.1:{stable.server_address[1]}",
         canary=f"127.0.0.1:{dead_port}",
         slots=[f"127.0.0.1:{stable.server_address[1]}"],

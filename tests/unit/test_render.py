@@ -164,7 +164,8 @@ def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> No
 
 
 def test_local_classmethod_takes_the_runtime_layout(tmp_path: Path) -> None:
-    target = NginxTarget.local(
+    target = NginxTarget.host_process(
+        name="local",
         stable="unix:/srv/run/stable.sock",
         canary="unix:/srv/run/canary.sock",
         slots=["unix:/srv/run/slot-00.sock"],

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from swiftdeploy.runtime import RUNTIME_NAMES
+from swiftdeploy.runtime.registry import RUNTIME_NAMES
 
 
 def manifest_field(field: str) -> Any:

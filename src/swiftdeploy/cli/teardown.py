@@ -12,7 +12,7 @@ from swiftdeploy.cli._common import json_option, open_deployment, print_outcome,
 @click.pass_context
 def command(ctx: click.Context, clean: bool, runtime_name: str | None, as_json: bool) -> None:
     """Stop everything this deployment started; history.jsonl is always kept."""
-    from swiftdeploy.lifecycle import teardown
+    from swiftdeploy.release import teardown
 
     print_outcome(
         teardown(open_deployment(ctx, runtime_name, as_json=as_json), clean=clean), as_json=as_json

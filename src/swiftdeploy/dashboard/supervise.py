@@ -18,7 +18,7 @@ from swiftdeploy import _process
 from swiftdeploy.errors import SwiftDeployError, UsageError
 from swiftdeploy.files import atomic_write
 
-if TYPE_CHECKING:  # lifecycle calls in here: no import back at run time
+if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment
 
 TOKEN_FILE = "dashboard.token"  # noqa: S105 - a file name, not a secret

@@ -1,8 +1,9 @@
 """Runtimes run instances and route traffic; lifecycle code talks only to `Runtime`.
 
 A runtime is one folder here (its runtime class, the files it renders, its pre-flight
-checks) plus one line in `RUNTIMES`. Every other module learns the names from here: the
-manifest's `runtime` choice, the CLI's `--runtime`, `init`'s files and `validate`'s checks.
+checks) plus one line in `registry.RUNTIMES`. Every other module learns the names from
+there: the manifest's `runtime` choice, the CLI's `--runtime`, `init`'s files and
+`validate`'s checks.
 """
 
 from __future__ import annotations
@@ -11,19 +12,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 from swiftdeploy.errors import UsageError
+from swiftdeploy.runtime.registry import RUNTIMES
 
 if TYPE_CHECKING:
     from swiftdeploy.manifest import Manifest
     from swiftdeploy.project import Project
     from swiftdeploy.runtime.base import Runtime
-
-RUNTIMES: dict[str, str] = {
-    "local": "swiftdeploy.runtime.local:LocalRuntime",
-    "compose": "swiftdeploy.runtime.compose:ComposeRuntime",
-    "swarm": "swiftdeploy.runtime.swarm:SwarmRuntime",
-}
-RUNTIME_NAMES: tuple[str, ...] = tuple(RUNTIMES)
-DEFAULT_RUNTIME = RUNTIME_NAMES[0]
 
 
 def runtime_class(name: str) -> type[Runtime]:

@@ -46,7 +46,8 @@ def nginx_target(
     user: str | None = None,
 ) -> NginxTarget:
     """nginx connects to the symlinks in run_dir (`stable.sock`, `canary.sock`, slots)."""
-    target = NginxTarget.local(
+    target = NginxTarget.host_process(
+        name="local",
         stable=f"unix:{run_dir / 'stable.sock'}",
         canary=f"unix:{run_dir / 'canary.sock'}",
         slots=[f"unix:{run_dir / f'slot-{index:02d}.sock'}" for index in range(slot_count)],
