@@ -95,11 +95,13 @@ def back_to_stable(deployment: Deployment, state: DeploymentState) -> InstanceRe
     stable = require_running(state)
     canary = state.canary_instance()
     if canary is not None:
-        state.canary, state.canary_weight = None, 0
-        runtime.route(state)
-        runtime.save(state)
-        stop_all_but(deployment, state, {stable.id})
-        runtime.save(state)
+        with deployment.step(state, "rollback"):
+            state.canary, state.canary_weight = None, 0
+            runtime.route(state)
+            # Traffic is on stable before the canary drains: a CLI killed while draining
+            # leaves the canary an orphan (stopped on reconcile), never back on traffic.
+            runtime.save(state)
+            stop_all_but(deployment, state, {stable.id})
     deployment.set_mode("stable")
     return canary
 
