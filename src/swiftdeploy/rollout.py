@@ -1,4 +1,7 @@
-"""Progressive canary: weighted steps, an analysis per step, automatic rollback.
+"""Canary rollouts: the one-shot canary (single_step) and the progressive Runner.
+
+Both enter their steps through rollout_step; only the Runner walks them. What follows is
+the progressive canary: weighted steps, an analysis per step, automatic rollback.
 
 Argo Rollouts / Flagger semantics on one host. At each step the canary receives that
 share of traffic for one interval; the canary policy then judges the window of both
