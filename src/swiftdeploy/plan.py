@@ -111,12 +111,12 @@ def plan_deploy(deployment: Deployment) -> Plan:
 
 def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
     from swiftdeploy.policy.facts import canary_start_input
+    from swiftdeploy.rollout_step import planned_steps
 
     state = deployment.runtime.load()
     target = version or deployment.manifest.services.version
     current = state.mode
-    spec = deployment.manifest.canary
-    weights = spec.steps or [spec.weight]
+    weights = planned_steps(deployment.manifest.canary)
     steps = [f"start canary {target} beside stable", f"shift traffic to it: {weights} %"]
     policy_input = canary_start_input(current, target)
     return plan(

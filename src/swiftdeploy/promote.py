@@ -61,12 +61,14 @@ def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
         from swiftdeploy.rollout import control
 
         return control(deployment, request.control or "set-weight", request.set_weight)
-    if progressive(deployment, request):
-        from swiftdeploy.rollout import Runner
-
-        return Runner(deployment).run(version=request.version)
-    from swiftdeploy.release import promote_canary, promote_stable
-
     if request.target == "canary":
-        return promote_canary(deployment, version=request.version)
+        # One implementation of a rollout step for both: the one-shot canary is the
+        # single-step case, which nothing walks (see rollout.single_step).
+        from swiftdeploy.rollout import Runner, single_step
+
+        if progressive(deployment, request):
+            return Runner(deployment).run(version=request.version)
+        return single_step(deployment, version=request.version)
+    from swiftdeploy.release import promote_stable
+
     return promote_stable(deployment, window_s=request.window_s)

@@ -1,7 +1,8 @@
-"""The release commands: deploy, promote canary, promote stable, rollback, teardown.
+"""The release commands: deploy, promote stable, rollback, teardown.
 
 Each takes the deployment lock, reconciles what a killed command may have left,
-asks the policy first, and records what it did in the history.
+asks the policy first, and records what it did in the history. `promote canary` is a
+rollout (rollout.py, its steps in rollout_step.py), one-shot or progressive.
 """
 
 from __future__ import annotations
@@ -67,50 +68,6 @@ def start_policy_engine(deployment: Deployment, state: DeploymentState) -> None:
         state.opa = deployment.runtime.start_policy_engine(state)
 
 
-def promote_canary(deployment: Deployment, *, version: str | None = None) -> Outcome:
-    with deployment.project.lock("promote canary"):
-        state, target_version, current, changed = open_canary(
-            deployment, version, deployment.manifest.canary.weight
-        )
-        deployment.history.append(
-            "promote",
-            {"from": current, "to": "canary", "version": target_version, **tracks(state)},
-        )
-    weight = state.canary_weight
-    return Outcome(
-        "promote", changed, f"canary {target_version} receives {weight}% of traffic", tracks(state)
-    )
-
-
-def open_canary(
-    deployment: Deployment, version: str | None, weight: int
-) -> tuple[DeploymentState, str, str, bool]:
-    """Gate, then run the canary beside stable at `weight`% (the caller holds the lock).
-
-    The one way a canary starts, for `promote canary` and the first step of a rollout.
-    Returns the state, the canary's version, the mode before, and whether anything changed.
-    """
-    from swiftdeploy.policy.facts import canary_start_input
-
-    runtime = deployment.runtime
-    state = deployment.reconcile()
-    stable = require_running(state)
-    target_version = version or deployment.manifest.services.version
-    current = state.mode
-    deployment.ask_policy("canary", canary_start_input(current, target_version))
-    canary = state.canary_instance()
-    keep = canary is not None and canary.version == target_version
-    changed = state.canary_weight != weight if keep else True
-    with deployment.step(state, None if keep else "promote canary"):
-        if not keep:
-            start_canary(deployment, state, target_version)
-        state.canary_weight = weight
-        runtime.route(state)
-        stop_all_but(deployment, state, {stable.id, state.canary or ""})
-    deployment.set_mode("canary")
-    return state, target_version, current, changed
-
-
 def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> Outcome:
     with deployment.project.lock("promote stable"):
         state = deployment.reconcile()
@@ -149,11 +106,13 @@ def back_to_stable(deployment: Deployment, state: DeploymentState) -> InstanceRe
     stable = require_running(state)
     canary = state.canary_instance()
     if canary is not None:
-        state.canary, state.canary_weight = None, 0
-        runtime.route(state)
-        runtime.save(state)
-        stop_all_but(deployment, state, {stable.id})
-        runtime.save(state)
+        with deployment.step(state, "rollback"):
+            state.canary, state.canary_weight = None, 0
+            runtime.route(state)
+            # Traffic is on stable before the canary drains: a CLI killed while draining
+            # leaves the canary an orphan (stopped on reconcile), never back on traffic.
+            runtime.save(state)
+            stop_all_but(deployment, state, {stable.id})
     deployment.set_mode("stable")
     return canary
 

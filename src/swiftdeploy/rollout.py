@@ -1,4 +1,7 @@
-"""Progressive canary: weighted steps, an analysis per step, automatic rollback.
+"""Canary rollouts: the one-shot canary (single_step) and the progressive Runner.
+
+Both enter their steps through rollout_step; only the Runner walks them. What follows is
+the progressive canary: weighted steps, an analysis per step, automatic rollback.
 
 Argo Rollouts / Flagger semantics on one host. At each step the canary receives that
 share of traffic for one interval; the canary policy then judges the window of both
@@ -27,7 +30,7 @@ from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import MetricsUnavailable, PolicyUnavailable, UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.notify import Notifier
-from swiftdeploy.release import back_to_stable, make_canary_stable, open_canary, tracks
+from swiftdeploy.release import back_to_stable, make_canary_stable, tracks
 from swiftdeploy.rollout_state import (
     Analysis,
     Phase,
@@ -41,8 +44,38 @@ from swiftdeploy.rollout_state import (
     load_rollout,
     save_rollout,
 )
+from swiftdeploy.rollout_step import enter_first_step, enter_step, planned_steps
 
-__all__ = ["Rollout", "Runner", "control", "load_rollout"]
+__all__ = ["Rollout", "Runner", "control", "load_rollout", "single_step"]
+
+
+# -- the single-step case -----------------------------------------------------------------------
+
+
+def single_step(deployment: Deployment, *, version: str | None = None) -> Outcome:
+    """The one-shot `promote canary`: a rollout of the single step canary.weight.
+
+    It enters its step as every rollout does, then leaves the analysis and the finish to
+    the operator (`promote stable` or `rollback`). Nothing walks it, so it is not written
+    to rollout.json and records a `promote` event, not rollout phases: `status` and
+    `promote --resume` see no rollout in progress.
+    """
+    target_version = version or deployment.manifest.services.version
+    rollout = Rollout(version=target_version, steps=[deployment.manifest.canary.weight])
+    with deployment.project.lock("promote canary"):
+        entered = enter_first_step(deployment, rollout)
+        state = entered.state
+        deployment.history.append(
+            "promote",
+            {
+                "from": entered.mode_before,
+                "to": "canary",
+                "version": target_version,
+                **tracks(state),
+            },
+        )
+    summary = f"canary {target_version} receives {state.canary_weight}% of traffic"
+    return Outcome("promote", entered.changed, summary, tracks(state))
 
 
 # -- the loop -----------------------------------------------------------------------------------
@@ -94,10 +127,12 @@ class Runner:
 
     def _begin(self, version: str | None) -> Rollout:
         deployment = self.deployment
-        steps = self.spec.steps or [deployment.manifest.canary.weight]
+        steps = planned_steps(self.spec)
+        target_version = version or deployment.manifest.services.version
+        rollout = Rollout(version=target_version, steps=steps)
         with deployment.project.lock("promote canary --progressive"):
-            _state, target_version, _mode, _changed = open_canary(deployment, version, steps[0])
-            rollout = Rollout(version=target_version, steps=steps, step_started=self.clock())
+            enter_first_step(deployment, rollout)
+            rollout.step_started = self.clock()  # the deadline counts from the step's start
             save_rollout(deployment, rollout)
         self._phase(rollout, "progressing", f"canary {target_version} at {steps[0]}% of traffic")
         return rollout
@@ -253,10 +288,7 @@ class Runner:
     def _route(self, rollout: Rollout) -> None:
         deployment = self.deployment
         with deployment.project.lock("rollout set weight"):
-            state = deployment.runtime.load()
-            state.canary_weight = rollout.weight
-            deployment.runtime.route(state)
-            deployment.runtime.save(state)
+            enter_step(deployment, rollout)
             save_rollout(deployment, rollout)
 
     def _phase(self, rollout: Rollout, phase: Phase, message: str, *, kind: str = "normal") -> None:

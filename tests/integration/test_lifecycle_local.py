@@ -32,6 +32,8 @@ def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> Non
     project.ok("promote", "canary")
     assert served_by(project.get("/")) == "canary"
     assert "mode: canary" in project.manifest.read_text()
+    # The one-shot canary is a single-step rollout that nothing walks: none is left to resume.
+    assert not (project.root / ".swiftdeploy" / "rollout.json").exists()
     assert "# the operator's comment survives" in project.manifest.read_text()
 
     project.ok("chaos", "error", "--rate", "0.5")

@@ -227,3 +227,24 @@ def test_rollout_phases_and_reconciles_join_the_timeline() -> None:
     )  # fmt: skip
     assert audit.summary()["lifecycle_events"] == 4
     assert audit.mode_changes.total == 0  # the first known mode; nothing to change from
+
+
+def test_one_request_one_answer_and_verify_wins(project: Path) -> None:
+    from swiftdeploy.audit_run import AuditRequest, run
+    from swiftdeploy.errors import UsageError
+
+    head = run(project, AuditRequest(head=""))
+    assert head.kind == "head"
+    assert head.head is not None
+    assert head.head[0] == 10  # seq counts from 0
+    checked = run(project, AuditRequest(verify=True, head=head.head, replay="d-1"))
+    assert checked.kind == "verify"
+    assert checked.anchor == head.head
+    assert checked.verified is not None
+    assert checked.verified.ok
+    with pytest.raises(UsageError):
+        run(project, AuditRequest(head=head.head))
+    report = run(project, AuditRequest(since="2000-01-01T00:00:00Z"))
+    assert report.kind == "report"
+    assert report.report is not None
+    assert report.report.summary["events"] == 11

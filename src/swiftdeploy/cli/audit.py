@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from swiftdeploy.cli._common import chain_head, printable, timestamp
 from swiftdeploy.cli.audit_output import print_audit, print_head, print_replay, print_verify
 from swiftdeploy.cli.context import manifest_path_from
-from swiftdeploy.errors import UsageError
-from swiftdeploy.history import History
-from swiftdeploy.project import Project
+
+if TYPE_CHECKING:
+    from swiftdeploy.audit_run import AuditOutcome
 
 
 @click.command("audit")
@@ -53,25 +55,19 @@ def command(
     decision_id: str | None,
 ) -> None:
     """Verify the history and write audit_report.md."""
-    project = Project.at(manifest_path_from(ctx))
-    history = History(project.history_path)
-    as_json = output_format == "json"
-    if verify:
-        anchor = head if isinstance(head, tuple) else None
-        print_verify(history, history.verify(anchor=anchor), anchor, as_json=as_json)
-        return
-    if head is not None:
-        if head != "":
-            raise UsageError("--head SEQ:HASH is checked with --verify; --head alone prints it")
-        print_head(history.chain_head(), as_json=as_json)
-        return
-    if decision_id is not None:
-        from swiftdeploy.audit_replay import replay_decision
+    from swiftdeploy.audit_run import AuditRequest, run
 
-        print_replay(replay_decision(project, history, decision_id), as_json=as_json)
-        return
-    from swiftdeploy.audit import run_audit
-    from swiftdeploy.audit_replay import time_bound
+    request = AuditRequest(since, until, verify, head, decision_id)
+    _print(run(manifest_path_from(ctx), request), as_json=output_format == "json")
 
-    since, until = time_bound("since", since), time_bound("until", until)
-    print_audit(run_audit(history, project.audit_report, since=since, until=until), as_json=as_json)
+
+def _print(outcome: AuditOutcome, *, as_json: bool) -> None:
+    """Print whichever of the four results `audit_run.run` returned."""
+    if outcome.verified is not None:
+        print_verify(outcome.history_name, outcome.verified, outcome.anchor, as_json=as_json)
+    elif outcome.replayed is not None:
+        print_replay(outcome.replayed, as_json=as_json)
+    elif outcome.report is not None:
+        print_audit(outcome.report, as_json=as_json)
+    else:
+        print_head(outcome.head, as_json=as_json)

@@ -12,7 +12,7 @@ from swiftdeploy.errors import HistoryError, Unsuccessful
 if TYPE_CHECKING:
     from swiftdeploy.audit import AuditResult
     from swiftdeploy.audit_replay import Replayed
-    from swiftdeploy.history import History, VerifyResult
+    from swiftdeploy.history import VerifyResult
 
 
 def print_audit(result: AuditResult, *, as_json: bool) -> None:
@@ -52,7 +52,7 @@ def print_head(head: tuple[int, str] | None, *, as_json: bool) -> None:
 
 
 def print_verify(
-    history: History, result: VerifyResult, anchor: tuple[int, str] | None, *, as_json: bool
+    history_name: str, result: VerifyResult, anchor: tuple[int, str] | None, *, as_json: bool
 ) -> None:
     if as_json:
         console().json(
@@ -68,7 +68,7 @@ def print_verify(
         return
     if not result.ok:
         raise HistoryError(
-            f"history does not verify: {history.path.name} {result.problem}",
+            f"history does not verify: {history_name} {result.problem}",
             hint=f"{result.count} events before line {result.first_bad_line} are intact",
         )
     against = f", including the head {anchor[0]}:{anchor[1][:12]}…" if anchor else ""

@@ -1,0 +1,72 @@
+"""A rollout step: the canary running beside stable at one share of traffic.
+
+The one implementation of "start a canary, health-check it, shift traffic", for every way a
+canary is released. A progressive rollout (rollout.Runner) enters one step per entry of
+canary.steps and analyses each; the one-shot `promote canary` (rollout.single_step) is the
+single-step case, a rollout of [canary.weight] whose analysis and finish are left to the
+operator's own `promote stable` or `rollback`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from swiftdeploy.lifecycle import Deployment, require_running, stop_all_but
+from swiftdeploy.manifest import CanarySpec
+from swiftdeploy.release import start_canary
+from swiftdeploy.rollout_state import Rollout
+from swiftdeploy.state import DeploymentState
+
+
+def planned_steps(spec: CanarySpec) -> list[int]:
+    """The weights a canary walks: canary.steps, or the single step canary.weight."""
+    return spec.steps or [spec.weight]
+
+
+@dataclass(frozen=True)
+class Entered:
+    """What entering a rollout's first step found and did."""
+
+    state: DeploymentState
+    mode_before: str
+    changed: bool
+
+
+def enter_first_step(deployment: Deployment, rollout: Rollout) -> Entered:
+    """Gate, then run the rollout's canary beside stable at its weight (the caller holds the lock).
+
+    Keeps a canary already running the rollout's version (only its weight may change).
+    """
+    from swiftdeploy.policy.facts import canary_start_input
+
+    state = deployment.reconcile()
+    stable = require_running(state)
+    current = state.mode
+    deployment.ask_policy("canary", canary_start_input(current, rollout.version))
+    canary = state.canary_instance()
+    keep = canary is not None and canary.version == rollout.version
+    changed = state.canary_weight != rollout.weight if keep else True
+    with deployment.step(state, None if keep else "promote canary"):
+        if not keep:
+            start_canary(deployment, state, rollout.version)
+        _shift(deployment, state, rollout.weight)
+        stop_all_but(deployment, state, {stable.id, state.canary or ""})
+    deployment.set_mode("canary")
+    return Entered(state, current, changed)
+
+
+def enter_step(deployment: Deployment, rollout: Rollout) -> DeploymentState:
+    """Move the running canary to the rollout's current weight (the caller holds the lock).
+
+    For every step after the first, and for the operator's --set-weight.
+    """
+    state = deployment.reconcile()
+    # Marked pending, so a CLI killed between routing and saving is routed back on reconcile.
+    with deployment.step(state, "rollout set weight"):
+        _shift(deployment, state, rollout.weight)
+    return state
+
+
+def _shift(deployment: Deployment, state: DeploymentState, weight: int) -> None:
+    state.canary_weight = weight
+    deployment.runtime.route(state)
