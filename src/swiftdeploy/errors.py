@@ -24,6 +24,7 @@ Anything else escaping is a bug and keeps its traceback.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -60,9 +61,25 @@ class ManifestError(UsageError):
 
 
 class PolicyDenied(SwiftDeployError):
-    def __init__(self, message: str, *, reasons: list[str] | None = None) -> None:
+    """The engine answered "no": what it was asked (domain, input) and why (reasons).
+
+    Core code raises it without words (message ""): how a deny reads to the operator is
+    chosen where it is shown, by cli/policy_output.error_text. A CLI verb that judges by
+    itself (policy eval, the hardening check) passes its own message.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        domain: str = "",
+        reasons: list[str] | None = None,
+        input: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
+        self.domain = domain
         self.reasons = reasons or []
+        self.input = input or {}
 
 
 class PolicyUnavailable(SwiftDeployError):

@@ -14,12 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from swiftdeploy.errors import (
-    HealthTimeout,
-    PolicyDenied,
-    PolicyUnavailable,
-    UsageError,
-)
+from swiftdeploy.errors import HealthTimeout, PolicyUnavailable, UsageError
 from swiftdeploy.history import History
 from swiftdeploy.manifest import Manifest, load_manifest
 from swiftdeploy.project import Project
@@ -29,41 +24,26 @@ from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
     from swiftdeploy.policy.decision import Decision
+    from swiftdeploy.policy.engines import PolicyEngine
+    from swiftdeploy.policy.events import PolicyEvent
 
 HEALTH_TIMEOUT_S = 60.0
-POLICY_WORDING = {
-    "infra": ("infrastructure policy", "Deployment"),
-    "canary": ("canary safety policy", "Promotion"),
-}
-
-
-def describe_input(policy_input: dict[str, Any]) -> str:
-    """The facts on one line, as the seeds print them: `disk_free=107.0GB  cpu_load=0.80`."""
-    parts: list[str] = []
-    if "disk_free_gb" in policy_input:
-        parts.append(f"disk_free={policy_input['disk_free_gb']}GB")
-    if "cpu_load" in policy_input:
-        parts.append(f"cpu_load={policy_input['cpu_load']:.2f}")
-    if policy_input.get("error_rate") is not None:
-        parts.append(f"error_rate={policy_input['error_rate'] * 100:.2f}%")
-    if "p99_ms" in policy_input:
-        p99 = policy_input["p99_ms"]
-        parts.append(f"p99={p99:.0f}ms" if p99 is not None else "p99=n/a")
-    if "request_count" in policy_input:
-        parts.append(f"requests={policy_input['request_count']}")
-    if not parts:
-        parts.append(f"{policy_input.get('from', '?')} -> {policy_input.get('to', '?')}")
-    return "  ".join(parts)
 
 
 class Reporter(Protocol):
-    """Where the lifecycle tells the operator what it is doing (the CLI's console)."""
+    """Where the lifecycle tells the operator what it is doing (the CLI's console).
+
+    Policy questions and answers go to `policy` as events: the reporter words them
+    (cli/policy_output), so no core module chooses a policy's title or colour.
+    """
 
     def step(self, text: str) -> None: ...
 
     def info(self, text: str) -> None: ...
 
     def tag(self, label: str, text: str, *, style: str = "bold") -> None: ...
+
+    def policy(self, event: PolicyEvent) -> None: ...
 
 
 class SilentReporter:
@@ -74,6 +54,9 @@ class SilentReporter:
         pass
 
     def tag(self, label: str, text: str, *, style: str = "bold") -> None:
+        pass
+
+    def policy(self, event: PolicyEvent) -> None:
         pass
 
 
@@ -197,41 +180,47 @@ class Deployment:
         Raises PolicyUnavailable when the engine cannot answer (fail closed), unless the
         operator's override lets it through (then recorded as such).
         """
-        from swiftdeploy.policy import engine_for
         from swiftdeploy.policy.gate import decide
 
-        on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
-        engine = engine_for(self.manifest.policy, self.project.policies_dir)
+        engine, on_unavailable = self._engine()
         return decide(
             engine, domain, policy_input, on_unavailable=on_unavailable, record=self.history.append
         )
 
     def ask_policy(self, domain: str, policy_input: dict[str, Any]) -> Decision:
-        """Ask the policy engine and report its answer in the seeds' style.
+        """Ask the policy engine, tell the reporter what it was asked and what it answered.
 
-        Raises PolicyDenied / PolicyUnavailable: the engine decides, we only act.
+        Raises PolicyDenied (the gate's, with the domain, reasons and input) /
+        PolicyUnavailable: the engine decides, we only act.
         """
-        title, blocked = POLICY_WORDING.get(domain, (f"{domain} policy", "Action"))
-        self.reporter.step(f"Checking {title}")
-        self.reporter.info(describe_input(policy_input))
+        from swiftdeploy.policy.events import Checking, Decided, Unanswered
+        from swiftdeploy.policy.gate import GateDenied, gate
+
+        self.reporter.policy(Checking(domain, policy_input))
         try:
-            decision = self.decide(domain, policy_input)
+            engine, on_unavailable = self._engine()
+            decision = gate(
+                engine,
+                domain,
+                policy_input,
+                on_unavailable=on_unavailable,
+                record=self.history.append,
+            )
         except PolicyUnavailable as exc:
-            self.reporter.tag("UNAVAILABLE", exc.message, style="red")
-            self.reporter.tag("BLOCKED", f"{blocked} refused: the policy engine cannot answer")
+            self.reporter.policy(Unanswered(domain, exc.message))
             raise
-        if not decision.allow:
-            for reason in decision.deny:
-                self.reporter.tag("DENY", reason, style="red")
-            message = f"{blocked} denied by {title}"
-            self.reporter.tag("BLOCKED", message, style="red bold")
-            raise PolicyDenied(message, reasons=decision.deny)
-        if decision.overridden:
-            override = "policy engine unavailable; allowed by explicit override"
-            self.reporter.tag("OVERRIDE", override, style="yellow")
-        else:
-            self.reporter.tag("PASS", title[0].upper() + title[1:], style="green")
+        except GateDenied as exc:
+            self.reporter.policy(Decided(exc.decision))
+            raise
+        self.reporter.policy(Decided(decision))
         return decision
+
+    def _engine(self) -> tuple[PolicyEngine, str]:
+        """The engine the manifest names, and what to do when it cannot answer."""
+        from swiftdeploy.policy import engine_for
+
+        on_unavailable = self.policy_override or self.manifest.policy.on_unavailable
+        return engine_for(self.manifest.policy, self.project.policies_dir), on_unavailable
 
     def chaos_token(self) -> str | None:
         if self.manifest.chaos.auth == "none":

@@ -174,9 +174,9 @@ class Runner:
                 **({"evidence": evidence} if verdict != "pass" else {}),
             },
         )
-        label = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}[verdict]
-        style = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict]
-        self.deployment.reporter.tag(label, "; ".join(reasons) or "analysis passed", style=style)
+        from swiftdeploy.policy.events import Analysed
+
+        self.deployment.reporter.policy(Analysed(verdict, reasons))
         return self._advance(rollout, verdict, reasons)
 
     def _analyse(self, rollout: Rollout) -> tuple[str, list[str], str, dict[str, Any]]:

@@ -75,13 +75,19 @@ def _decision(allow: bool, deny: list[str], **kw: object) -> Decision:
                     input={"disk_free_gb": 107.0, "cpu_load": 0.8}, **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
-def test_printer_pass(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def _print(decision: Decision, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a gate tells the console: the question, then the answer (cli/policy_output words)."""
     monkeypatch.setenv("NO_COLOR", "1")
     from swiftdeploy.cli import console as console_mod
-    from swiftdeploy.cli.policy_output import print_decision
+    from swiftdeploy.policy.events import Checking, Decided
 
     console_mod.console.cache_clear()
-    print_decision(_decision(True, []))
+    console_mod.console().policy(Checking(decision.domain, decision.input))
+    console_mod.console().policy(Decided(decision))
+
+
+def test_printer_pass(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _print(_decision(True, []), monkeypatch)
     out = capsys.readouterr().out
     assert out.splitlines() == [
         "==> Checking infrastructure policy",
@@ -91,14 +97,22 @@ def test_printer_pass(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
 
 
 def test_printer_deny(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    from swiftdeploy.cli import console as console_mod
-    from swiftdeploy.cli.policy_output import print_decision
-
-    console_mod.console.cache_clear()
-    print_decision(_decision(False, ["Disk free 2.0GB is below minimum 10GB"]))
+    _print(_decision(False, ["Disk free 2.0GB is below minimum 10GB"]), monkeypatch)
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2:] == [
         "  [DENY] Disk free 2.0GB is below minimum 10GB",
         "  [BLOCKED] Deployment denied by infrastructure policy",
     ]
+
+
+def test_a_gate_deny_is_raised_without_words_and_worded_by_the_cli() -> None:
+    """Core raises the domain, reasons and input; the one wording table gives the line."""
+    from swiftdeploy.cli.policy_output import error_text
+    from swiftdeploy.policy.gate import GateDenied
+
+    denied = GateDenied(_decision(False, ["Disk free 2.0GB is below minimum 10GB"]))
+    assert denied.message == ""
+    assert (denied.domain, denied.input) == ("infra", {"disk_free_gb": 107.0, "cpu_load": 0.8})
+    assert error_text(denied) == "Deployment denied by infrastructure policy"
+    canary = GateDenied(Decision(domain="canary", allow=False, deny=["P99 too high"], checks={}))
+    assert error_text(canary) == "Promotion denied by canary safety policy"

@@ -9,12 +9,15 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console as RichConsole
 from rich.markup import escape
 
 from swiftdeploy.errors import ManifestError, SwiftDeployError
+
+if TYPE_CHECKING:
+    from swiftdeploy.policy.events import PolicyEvent
 
 
 class Console:
@@ -40,6 +43,12 @@ class Console:
         """A bracketed status line such as `[DENY] reason` or `[OK] Stack is healthy`."""
         self.out.print(f"  [{style}]\\[{escape(label)}][/{style}] {escape(text)}")
 
+    def policy(self, event: PolicyEvent) -> None:
+        """A policy question or answer from the core, worded by policy_output."""
+        from swiftdeploy.cli.policy_output import report
+
+        report(self, event)
+
     def success(self, text: str) -> None:
         self.out.print(f"[green]{escape(text)}[/green]")
 
@@ -59,7 +68,9 @@ class Console:
             for problem in exc.problems:
                 self.err.print(f"[red]error:[/red] {escape(problem)}")
         else:
-            self.err.print(f"[red]error:[/red] {escape(exc.message)}")
+            from swiftdeploy.cli.policy_output import error_text
+
+            self.err.print(f"[red]error:[/red] {escape(error_text(exc))}")
         if exc.hint:
             self.err.print(f"  hint: {escape(exc.hint)}")
 

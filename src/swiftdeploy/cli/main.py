@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         status = cli.main(args=argv, prog_name="swiftdeploy", standalone_mode=False)
     except SwiftDeployError as exc:
         from swiftdeploy.cli.console import console
+        from swiftdeploy.cli.policy_output import error_text
 
-        if exc.message:  # an Unsuccessful verb has printed its result already
+        if error_text(exc):  # an Unsuccessful verb has printed its result already
             console().report_error(exc)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:

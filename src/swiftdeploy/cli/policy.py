@@ -62,6 +62,7 @@ def eval_cmd(
 ) -> None:
     """Print the decision for DOMAIN as JSON; exit 0 allow, 1 deny, 3 unavailable."""
     from swiftdeploy.cli.console import console
+    from swiftdeploy.cli.policy_output import eval_denied
     from swiftdeploy.policy.commands import EvalRequest, evaluate
 
     request = EvalRequest(domain, input_file.read(), engine, url, port, timeout_s)
@@ -70,7 +71,9 @@ def eval_cmd(
     if not decision.allow:
         # An exception rather than ctx.exit(1): main() runs Click with standalone_mode=False,
         # which turns ctx.exit's code into a return value it does not pass on.
-        raise PolicyDenied(f"denied by {domain} policy", reasons=decision.deny)
+        raise PolicyDenied(
+            eval_denied(domain), domain=domain, reasons=decision.deny, input=decision.input
+        )
 
 
 @command.command("check-k8s")

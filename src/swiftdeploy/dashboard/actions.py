@@ -2,7 +2,8 @@
 
 Nothing else in `swiftdeploy.dashboard` imports the lifecycle, release, rollout, status,
 observe, policy or runtime modules. Controls call the very functions the CLI calls, so
-they take the same project lock and a click can never race a command.
+they take the same project lock and a click can never race a command. A policy's
+answer is worded as on the command line, by cli/policy_output (error_text, report).
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# The operator reads a policy's answer in the same words here as on the command line.
+from swiftdeploy.cli.policy_output import error_text, report
 from swiftdeploy.errors import SwiftDeployError, UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome
 from swiftdeploy.metrics import Scrape
 from swiftdeploy.state import DeploymentState, InstanceRecord
+
+if TYPE_CHECKING:
+    from swiftdeploy.policy.events import PolicyEvent
 
 
 @dataclass
@@ -34,6 +40,9 @@ class CollectingReporter:
 
     def tag(self, label: str, text: str, *, style: str = "bold") -> None:
         self.lines.append(f"  [{label}] {text}")
+
+    def policy(self, event: PolicyEvent) -> None:
+        report(self, event)
 
 
 def open_deployment(manifest_path: Path, reporter: CollectingReporter | None = None) -> Deployment:
@@ -159,7 +168,7 @@ def control(deployment: Deployment, action: str, weight: int | None = None) -> O
     try:
         outcome = _carry_out(deployment, action, weight)
     except SwiftDeployError as exc:
-        _record(deployment, action, weight, ok=False, summary=exc.message)
+        _record(deployment, action, weight, ok=False, summary=error_text(exc))
         raise
     _record(deployment, action, weight, ok=True, summary=outcome.summary)
     return outcome

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from swiftdeploy.cli.policy_output import error_text
 from swiftdeploy.dashboard import actions
 from swiftdeploy.dashboard.monitor import PANELS, Monitor
 from swiftdeploy.dashboard.security import Guard, Message, Receive, Scope, Send, bearer
@@ -231,7 +232,7 @@ def _failure(exc: SwiftDeployError, lines: list[str]) -> JSONResponse:
         status = 502  # the action was tried and something it drives failed
     if exc.hint:
         extra["hint"] = exc.hint
-    return error(status, exc.message, **extra)
+    return error(status, error_text(exc), **extra)
 
 
 class EventStream:

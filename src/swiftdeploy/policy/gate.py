@@ -1,4 +1,8 @@
-"""The fail-closed gate: every decision is recorded; no answer means no."""
+"""The fail-closed gate: every decision is recorded; no answer means no.
+
+A deny is raised as GateDenied, carrying the decision and no words: the CLI's
+policy_output says how it reads.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,12 @@ from swiftdeploy.policy.engines import PolicyEngine
 
 Recorder = Callable[[str, dict[str, Any]], object]
 
-DOMAIN_TITLES = {"infra": "infrastructure policy", "canary": "canary policy"}
-
 
 class GateDenied(PolicyDenied):
     """PolicyDenied carrying the full decision, so the CLI can print every check."""
 
-    def __init__(self, message: str, *, decision: Decision) -> None:
-        super().__init__(message, reasons=list(decision.deny))
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(domain=decision.domain, reasons=list(decision.deny), input=decision.input)
         self.decision = decision
 
 
@@ -51,8 +53,7 @@ def gate(
     """`decide`, raising GateDenied (a PolicyDenied, exit 1) when the decision denies."""
     decision = decide(engine, domain, input, on_unavailable=on_unavailable, record=record)
     if not decision.allow:
-        title = DOMAIN_TITLES.get(domain, f"{domain} policy")
-        raise GateDenied(f"denied by {title}", decision=decision)
+        raise GateDenied(decision)
     return decision
 
 
@@ -68,7 +69,7 @@ def decide(
 
     Raises PolicyUnavailable (exit 3) when the engine cannot answer, unless
     on_unavailable == "allow": then the override is recorded and a Decision with
-    overridden=True is returned. The caller that acts raises PolicyDenied on a deny.
+    overridden=True is returned. `gate` is the one place a deny is raised.
     """
     started = time.perf_counter()
     try:
