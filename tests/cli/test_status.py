@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from lifecycle_support import MANIFEST
-
-
-def _project(tmp_path: Path) -> Path:
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(MANIFEST.format(port=18999))
-    subprocess.run(
-        [sys.executable, "-m", "swiftdeploy", "-f", str(manifest), "init"],
-        check=True,
-        capture_output=True,
-    )
-    return manifest
+from cli_support import Cli, expected
 
 
 def _read_all(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
@@ -42,8 +31,9 @@ def _read_all(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-def test_status_draws_the_live_panel_in_a_terminal(tmp_path: Path) -> None:
-    manifest = _project(tmp_path)
+def test_status_draws_the_live_panel_in_a_terminal(cli: Cli) -> None:
+    cli.seed()
+    manifest = cli.manifest
     master, slave = pty.openpty()
     env = dict(os.environ, COLUMNS="100", LINES="40", TERM="xterm-256color")
     env.pop("NO_COLOR", None)
@@ -65,15 +55,39 @@ def test_status_draws_the_live_panel_in_a_terminal(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
-def test_status_prints_plain_lines_without_a_terminal(tmp_path: Path) -> None:
-    manifest = _project(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "swiftdeploy", "-f", str(manifest), "status", "--once",
-         "--interval", "0.2"],
-        capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"), check=False,
-    )  # fmt: skip
-    assert result.returncode == 1, result.stderr  # down: a script sees it in the exit code
-    assert result.stdout.startswith("==> SwiftDeploy Status")
-    assert "mode=down" in result.stdout
-    assert "Policy Compliance:" in result.stdout
-    assert "\x1b[" not in result.stdout
+def test_status_prints_plain_lines_without_a_terminal(cli: Cli) -> None:
+    cli.seed()
+    cli.infra_data({})  # no limits: the gate fails closed, whatever this host's load
+    lines = expected("""\
+        ==> SwiftDeploy Status  [<time>]  mode=down
+          Throughput : n/a
+          P99 Latency: n/a
+          Error Rate : n/a
+          Uptime     : n/a
+          Chaos      : none
+          Policy Compliance:
+            [FAIL] infra  — Policy data is missing max_cpu_load; Policy data is missing min_disk_gb
+    """)
+    # Down: a script sees it in the exit code.
+    assert cli("status", "--once", "--interval", "0.2") == (1, lines, "")
+
+
+def test_status_json(cli: Cli) -> None:
+    cli.seed()
+    cli.infra_data({})
+    result = cli("status", "--once", "--interval", "0.2", "--json")
+    assert (result.code, result.stderr) == (1, "")
+    assert json.loads(result.stdout) == {
+        "ts": "<time>",
+        "mode": "down",
+        "tracks": [],
+        "rollout": "",
+        "recent_p99": [],
+        "recent_error_rate": [],
+        "policy": [
+            {"domain": "infra", "rule": "cpu_load", "status": "FAIL",
+             "detail": "Policy data is missing max_cpu_load"},
+            {"domain": "infra", "rule": "disk_free", "status": "FAIL",
+             "detail": "Policy data is missing min_disk_gb"},
+        ],
+    }  # fmt: skip

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli_support import run_cli
 from seed_support import seed_data
 from swiftdeploy import validate as validate_module
 from swiftdeploy.errors import ManifestError
@@ -250,20 +249,6 @@ def test_hostile_file_is_refused_in_process_within_a_second(tmp_path: Path, kind
     assert _files(tmp_path) == {"manifest.yaml"}
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
-    env.pop("SWIFTDEPLOY_MANIFEST", None)
-    return subprocess.run(
-        [sys.executable, "-m", "swiftdeploy", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 CLI_CASES = {
     **HOSTILE_FILES,
     "injected-name": lambda path: path.write_text(
@@ -280,11 +265,11 @@ CLI_CASES = {
 def test_cli_refuses_hostile_manifests_without_a_traceback(tmp_path: Path, kind: str) -> None:
     manifest = tmp_path / "manifest.yaml"
     CLI_CASES[kind](manifest)
-    init = _cli("-f", str(manifest), "init", cwd=tmp_path)
+    init = run_cli("-f", str(manifest), "init", cwd=tmp_path)
     assert init.returncode == 2, init.stderr
     assert "Traceback" not in init.stderr + init.stdout
     assert init.stderr.startswith("error: "), init.stderr
-    check = _cli("-f", str(manifest), "validate", "--json", cwd=tmp_path)
+    check = run_cli("-f", str(manifest), "validate", "--json", cwd=tmp_path)
     assert check.returncode == 1, check.stderr
     assert "Traceback" not in check.stderr + check.stdout
     assert _files(tmp_path) == {"manifest.yaml"}

@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_support import run_cli
 from lifecycle_support import MANIFEST
 
 pytestmark = pytest.mark.integration
-
-
-def swiftdeploy(cwd: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "swiftdeploy", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=env, check=False,
-    )  # fmt: skip
 
 
 def refused(result: subprocess.CompletedProcess[str], code: int, why: str) -> None:
@@ -55,7 +47,7 @@ def test_dangling_manifest_symlink_is_refused_and_nothing_is_written(tmp_path: P
     elsewhere.mkdir()
     (project / "manifest.yaml").symlink_to(elsewhere / "manifest.yaml")
     for command in ("init", "validate", "deploy"):
-        refused(swiftdeploy(project, command), 2, "dangling symlink")
+        refused(run_cli(command, cwd=project), 2, "dangling symlink")
     assert tree(elsewhere) == set()
     assert tree(project) == {"manifest.yaml"}
 
@@ -64,7 +56,7 @@ def test_looping_manifest_symlink_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").symlink_to(tmp_path / "loop.yaml")
     (tmp_path / "loop.yaml").symlink_to(tmp_path / "manifest.yaml")
     for command in ("init", "validate", "status"):
-        refused(swiftdeploy(tmp_path, command), 2, "symlink loop")
+        refused(run_cli(command, cwd=tmp_path), 2, "symlink loop")
 
 
 def test_generated_files_go_beside_the_symlink_not_its_target(tmp_path: Path) -> None:
@@ -73,7 +65,7 @@ def test_generated_files_go_beside_the_symlink_not_its_target(tmp_path: Path) ->
     elsewhere.mkdir()
     (elsewhere / "shared.yaml").write_text(MANIFEST.format(port=8080))
     (project / "manifest.yaml").symlink_to(elsewhere / "shared.yaml")
-    result = swiftdeploy(project, "init")
+    result = run_cli("init", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert tree(elsewhere) == {"shared.yaml"}
     assert {"nginx.conf", "docker-compose.yml", "policies"} <= tree(project)
@@ -92,7 +84,7 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_at_once(
     else:
         manifest.symlink_to(kind)
     for command in ("init", "validate", "deploy", "status"):
-        refused(swiftdeploy(tmp_path, command, timeout=20), 2, "not a regular file")
+        refused(run_cli(command, timeout=20, cwd=tmp_path), 2, "not a regular file")
 
 
 # --- 7: integers with thousands of digits ---------------------------------------------------
@@ -111,7 +103,7 @@ def test_an_integer_with_thousands_of_digits_is_one_line(tmp_path: Path, case: s
     text = MANIFEST.replace(old, new, 1).replace("{port}", "8080")
     (tmp_path / "manifest.yaml").write_text(text)
     for command in ("init", "validate", "deploy"):
-        refused(swiftdeploy(tmp_path, command), 2, "digits")
+        refused(run_cli(command, cwd=tmp_path), 2, "digits")
 
 
 # --- 8: a history that is not a file --------------------------------------------------------
@@ -128,13 +120,13 @@ def test_a_history_that_is_not_a_file_is_one_line(tmp_path: Path, kind: str) -> 
     else:
         history.symlink_to("/dev/zero")
     for args in (("audit",), ("audit", "--verify"), ("teardown",)):
-        refused(swiftdeploy(tmp_path, *args, timeout=20), 1, "history.jsonl: not a regular file")
+        refused(run_cli(*args, timeout=20, cwd=tmp_path), 1, "history.jsonl: not a regular file")
 
 
 def test_every_command_names_the_manifest_as_it_was_given(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_text(MANIFEST.format(port=8080).replace("3000", "0"))
     for args in (("init",), ("deploy", "--dry-run"), ("promote", "canary", "--dry-run")):
-        result = swiftdeploy(tmp_path, *args)
+        result = run_cli(*args, cwd=tmp_path)
         assert result.returncode == 2, result.stdout + result.stderr
         assert result.stderr.startswith("error: manifest.yaml:"), (args, result.stderr)
         assert str(tmp_path) not in result.stderr, (args, result.stderr)

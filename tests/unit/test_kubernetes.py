@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from cli_support import run_cli
 from swiftdeploy.errors import UsageError
 from swiftdeploy.kubernetes.documents import kubernetes_objects, load_documents, render_kubernetes
 from swiftdeploy.kubernetes.hardening import check_hardening, hardening_dir
@@ -429,24 +427,11 @@ def test_hardening_policy_fails_closed_on_garbage() -> None:
 # ---- the command ------------------------------------------------------------------------
 
 
-def swiftdeploy(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
-    env.pop("SWIFTDEPLOY_MANIFEST", None)
-    return subprocess.run(
-        [sys.executable, "-m", "swiftdeploy", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_render_command_writes_checks_and_prunes(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_bytes((GOLDEN / "canary" / "manifest.yaml").read_bytes())
-    first = swiftdeploy(tmp_path, "render", "--target", "kubernetes", "--traffic", "gateway",
-                        "--check")  # fmt: skip
+    first = run_cli(
+        "render", "--target", "kubernetes", "--traffic", "gateway", "--check", cwd=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     out = tmp_path / "k8s"
     assert "[WROTE]" in first.stdout
@@ -455,13 +440,13 @@ def test_render_command_writes_checks_and_prunes(tmp_path: Path) -> None:
     mine = out / "notes.yaml"
     mine.write_text("kind: Note\n")  # not ours: never removed
 
-    second = swiftdeploy(tmp_path, "render", "--target", "kubernetes")
+    second = run_cli("render", "--target", "kubernetes", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "[REMOVED]" in second.stdout
     assert not (out / "60-httproutes.yaml").exists()
     assert mine.is_file()
     assert (out / "10-configmaps.yaml").read_text().count("nginx.conf: |") == 1
-    assert "[SAME]" in swiftdeploy(tmp_path, "render", "--target", "kubernetes").stdout
+    assert "[SAME]" in run_cli("render", "--target", "kubernetes", cwd=tmp_path).stdout
 
     weakened = out / "30-deployments.yaml"
     weakened.write_text(weakened.read_text().replace("privileged: false", "privileged: true"))
@@ -469,28 +454,28 @@ def test_render_command_writes_checks_and_prunes(tmp_path: Path) -> None:
     objs = load_documents(sorted(out.glob("*.yaml")))
     assert not check_hardening(objs).allow
     # --check runs on what is on disk after rendering, which is ours again.
-    third = swiftdeploy(tmp_path, "render", "--target", "kubernetes", "--check")
+    third = run_cli("render", "--target", "kubernetes", "--check", cwd=tmp_path)
     assert third.returncode == 0, third.stdout + third.stderr
 
 
 def test_render_check_exits_1_with_reasons(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_bytes((GOLDEN / "seed" / "manifest.yaml").read_bytes())
     # What users run in CI on their own (edited) YAML.
-    assert swiftdeploy(tmp_path, "render", "--target", "kubernetes").returncode == 0
+    assert run_cli("render", "--target", "kubernetes", cwd=tmp_path).returncode == 0
     deployments = tmp_path / "k8s" / "30-deployments.yaml"
     deployments.write_text(
         deployments.read_text().replace("runAsNonRoot: true", "runAsNonRoot: false")
     )
-    result = swiftdeploy(tmp_path, "policy", "check-k8s", "k8s")
+    result = run_cli("policy", "check-k8s", "k8s", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[FAIL] Deployment/app-stable container app: runAsNonRoot must be true" in result.stdout
     assert "hardening policy denied" in result.stderr
-    assert swiftdeploy(tmp_path, "policy", "check-k8s", "missing").returncode == 2
+    assert run_cli("policy", "check-k8s", "missing", cwd=tmp_path).returncode == 2
 
 
 def test_render_refuses_a_bad_namespace(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_bytes((GOLDEN / "seed" / "manifest.yaml").read_bytes())
-    result = swiftdeploy(tmp_path, "render", "--target", "kubernetes", "--namespace", "Nope")
+    result = run_cli("render", "--target", "kubernetes", "--namespace", "Nope", cwd=tmp_path)
     assert result.returncode == 2
     assert "DNS-1123" in result.stderr
     assert not (tmp_path / "k8s").exists()

@@ -1,0 +1,113 @@
+"""`swiftdeploy promote canary|stable --dry-run`: the plan and the policy's answer, changing
+nothing; the refusals that need no running stack."""
+
+from __future__ import annotations
+
+import json
+from textwrap import dedent
+
+from cli_support import Cli, expected
+
+CANARY_DIFFS = """\
+    ==> manifest.yaml would change
+    --- manifest.yaml (now)
+    +++ manifest.yaml (after the canary step)
+    @@ -2,7 +2,7 @@
+       name: app
+       image: swift-deploy-1-node:latest
+       port: 3000
+    -  mode: stable
+    +  mode: canary
+       version: "1.0.0"
+     nginx:
+       image: nginx:latest
+    ==> nginx.conf would change
+    --- nginx.conf (now)
+    +++ nginx.conf (after the canary step)
+    @@ -1,5 +1,5 @@
+     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
+    -# manifest sha256: <sha256>
+    +# manifest sha256: <sha256>
+     # target: compose
+     worker_processes auto;
+     # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
+    @@ -39,12 +39,12 @@
+         }
+    ␠
+         upstream app_canary {
+    -        server app:3000;
+    +        server app-canary:3000;
+             keepalive 16;
+         }
+    ␠
+         upstream app_weighted {
+    -        server app:3000;
+    +        server app-canary:3000;
+             keepalive 32;
+         }
+    ␠
+    ==> docker-compose.yml would change
+    --- docker-compose.yml (now)
+    +++ docker-compose.yml (after the canary step)
+    @@ -1,5 +1,5 @@
+     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
+    -# manifest sha256: <sha256>
+    +# manifest sha256: <sha256>
+     name: swiftdeploy
+     networks:
+       opa-net:
+"""
+
+
+def test_dry_run_promote_canary_shows_every_file_it_would_rewrite(cli: Cli) -> None:
+    cli.seed()
+    manifest = cli.manifest.read_text()
+    plan = expected(
+        """\
+        ==> Dry run: promote canary (nothing is changed)
+          would start canary 2.0.0 beside stable
+          would shift traffic to it: [100] %
+        """
+    ) + expected(CANARY_DIFFS) + expected(
+        """\
+        ==> Policy canary would answer
+          [PASS] allowed
+        """
+    )  # fmt: skip
+    assert cli("promote", "canary", "--dry-run", "--version", "2.0.0") == (0, plan, "")
+    assert cli.manifest.read_text() == manifest
+    assert not (cli.root / "history.jsonl").exists()
+
+
+def test_dry_run_promote_canary_json(cli: Cli) -> None:
+    cli.seed()
+    result = cli("promote", "canary", "--dry-run", "--json")
+    assert (result.code, result.stderr) == (0, "")
+    payload = json.loads(result.stdout)
+    # The diffs are the ones the text output prints, one per file.
+    text = expected(CANARY_DIFFS)
+    diffs = {name: text.split(f"==> {name} would change\n")[1].split("==> ")[0]
+             for name in ("manifest.yaml", "nginx.conf", "docker-compose.yml")}  # fmt: skip
+    assert payload == {
+        "action": "promote canary",
+        "dry_run": True,
+        "steps": ["start canary 1.0.0 beside stable", "shift traffic to it: [100] %"],
+        "diffs": diffs,
+        "policy": {
+            "domain": "canary",
+            "input": {"action": "promote", "from": "stable", "to": "canary", "version": "1.0.0"},
+            "allow": True,
+            "reasons": [],
+            "unavailable": None,
+        },
+    }
+
+
+def test_dry_run_promote_stable_without_a_canary_is_refused(cli: Cli) -> None:
+    cli.seed()
+    refusal = dedent("""\
+        error: no canary is running
+          hint: run 'swiftdeploy promote canary' first
+    """)
+    assert cli("promote", "stable", "--dry-run") == (2, "", refusal)
+    assert cli("promote", "stable", "--dry-run", "--json") == (2, "", refusal)
