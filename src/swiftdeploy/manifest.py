@@ -188,6 +188,21 @@ class CanarySpec(_Section):
     progress_deadline: Duration = 600.0
 
 
+class AnalysisSpec(_Section):
+    """Where the gates' figures come from (docs/collector.md)."""
+
+    # proxy: every request as nginx saw it (the collector); app: the service's own /metrics;
+    # prometheus: the collector's series by PromQL from the operator's Prometheus.
+    source: Literal["proxy", "app", "prometheus"] = "proxy"
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://[^\s\x00]{1,2000}$")] | None = None
+
+    @model_validator(mode="after")
+    def _url_for_prometheus(self) -> AnalysisSpec:
+        if self.source == "prometheus" and self.prometheus_url is None:
+            raise ValueError("analysis.source prometheus needs analysis.prometheus_url")
+        return self
+
+
 class NotifySpec(_Section):
     webhook: Annotated[
         list[Annotated[str, Field(pattern=r"^https?://[^\s\x00]{1,2000}$")]],
@@ -239,6 +254,7 @@ class Manifest(_Section):
     runtime: RuntimeName = DEFAULT_RUNTIME
     policy: PolicySpec = PolicySpec()
     canary: CanarySpec = CanarySpec()
+    analysis: AnalysisSpec = AnalysisSpec()
     chaos: ChaosSpec = ChaosSpec()
     local: LocalSpec = LocalSpec()
     notify: NotifySpec = NotifySpec()

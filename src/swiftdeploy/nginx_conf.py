@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from swiftdeploy.collector.nginx import SLOTS, Directives, directives
 from swiftdeploy.containers import CONTAINER_TMP, NGINX_LOG_DIR
 from swiftdeploy.manifest import Manifest
 
@@ -58,6 +59,12 @@ class NginxTarget:
     client_keepalive_s: int = 65
     # Listen on 127.0.0.1 when `listen` is left to the manifest (a host process, not a container).
     loopback: bool = False
+    # The data-plane collector's log (collector/nginx.py): with it, nginx chooses each
+    # request's track in a variable, routes by it and logs it. `route_dir` holds the marker
+    # files that send weighted slots to the canary (switched per request, no reload);
+    # without it the slots' tracks are rendered into the config.
+    collector_log: str | None = None
+    route_dir: str | None = None
 
     @classmethod
     def host_process(
@@ -109,6 +116,14 @@ class NginxTarget:
                 *[("slot", slot, _SERVER_RE) for slot in self.slots],
                 *[("access_log", log, _PATH_RE) for log in self.access_logs],
                 *([("user", self.user, _USER_RE)] if self.user is not None else []),
+                *[
+                    (label, path, _PATH_RE)
+                    for label, path in (
+                        ("collector_log", self.collector_log),
+                        ("route_dir", self.route_dir),
+                    )
+                    if path is not None
+                ],
             ]
             if not regex.fullmatch(value)
         ]
@@ -135,7 +150,9 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         keep_trailing_newline=True,
     )
     header = manifest.canary.header_override
+    override_var = ("http_" + header.lower().replace("-", "_")) if header else None
     return env.get_template("nginx.conf.j2").render(
+        collector=_collector_directives(target, override_var),
         target=target,
         digest=digest or "unknown",
         proxy_timeout=manifest.nginx.proxy_timeout,
@@ -144,9 +161,28 @@ def render_nginx(manifest: Manifest, target: NginxTarget, *, digest: str | None 
         contact=manifest.nginx.contact,
         # nginx exposes request header X-Foo-Bar as $http_x_foo_bar.
         override_header=header,
-        override_var=("http_" + header.lower().replace("-", "_")) if header else None,
+        override_var=override_var,
         errors=_ERRORS,
     )
+
+
+def _collector_directives(target: NginxTarget, override_var: str | None) -> Directives | None:
+    """The collector's directives for target, re-indented to their place in the template."""
+    if target.collector_log is None:
+        return None
+    canary_share = 0
+    if target.canary != target.stable:
+        canary_share = target.slots.count(target.canary) * SLOTS // len(target.slots)
+    found = directives(
+        target.collector_log,
+        override_var=override_var,
+        route_dir=target.route_dir,
+        canary_slots=canary_share,
+    )
+    location = "".join(
+        f"    {line}" if line.strip() else line for line in found.location.splitlines(True)
+    )
+    return replace(found, location=location)
 
 
 def service_name_target(

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from swiftdeploy.errors import MetricsUnavailable
 from swiftdeploy.metrics import Scrape, WindowStats, scrape, window
 from swiftdeploy.runtime.base import Runtime
 from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.state import DeploymentState, InstanceRecord
-
-if TYPE_CHECKING:
-    from swiftdeploy.lifecycle import Deployment
 
 Progress = Callable[[float, float], None]
 
@@ -130,24 +127,3 @@ def try_scrape(runtime: Runtime, instance: InstanceRecord) -> Scrape | str:
         return scrape_instance(runtime, instance)
     except MetricsUnavailable as exc:
         return exc.message
-
-
-def measure_promotion(
-    deployment: Deployment,
-    state: DeploymentState,
-    canary: InstanceRecord,
-    window_s: float | None,
-) -> dict[str, Any]:
-    """Measure both tracks over the window: the canary policy's input for `promote stable`."""
-    from swiftdeploy.policy.facts import promotion_input
-    from swiftdeploy.scrape_cache import ScrapeCache
-
-    window = window_s if window_s is not None else deployment.manifest.canary.window_s
-    cache = ScrapeCache(deployment.project.state_dir / "scrapes.json")
-    figures = figures_from_cache(deployment.runtime, state, cache, window) if window else None
-    if figures is not None:
-        deployment.reporter.step(f"Judging the canary's last {window:g}s from status samples")
-    else:
-        deployment.reporter.step(f"Measuring the canary over a {window:g}s window")
-        figures = measure_tracks(deployment.runtime, state, window)
-    return promotion_input(canary.version, figures)

@@ -131,7 +131,7 @@ def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
 
 def plan_promote_stable(deployment: Deployment, window_s: float | None) -> Plan:
     from swiftdeploy.errors import UsageError
-    from swiftdeploy.observe import measure_promotion
+    from swiftdeploy.windows import measure_promotion
 
     state = deployment.runtime.load()
     canary = state.canary_instance()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from swiftdeploy import observe
+from swiftdeploy import windows
 from swiftdeploy.errors import UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome, require_running, stop_all_but
 from swiftdeploy.runtime.base import InstanceSpec
@@ -32,6 +32,8 @@ def deploy(deployment: Deployment) -> Outcome:
         runtime.save(state)
         deployment.ask_policy("infra", infra_facts(project.root))
         render_project(project, manifest)
+        # Before nginx's first request, so the collector's coverage starts at its first line.
+        collector = windows.start_collector(deployment)
         stable = state.stable_instance()
         started: list[str] = []
         with deployment.step(state, "deploy" if stable is None else None):
@@ -52,10 +54,14 @@ def deploy(deployment: Deployment) -> Outcome:
 
     dashboard = start_beside(deployment)  # only when the manifest enables it
     summary = "stack is healthy" if started else "already running; nothing to change"
+    if collector and not started:
+        summary = f"already running; restarted the {collector}"
     details = {"started": started, **tracks(state)}
     if dashboard:
         details["dashboard"] = dashboard
-    return Outcome("deploy", bool(started), summary, details)
+    if collector:
+        details["collector"] = collector
+    return Outcome("deploy", bool(started or collector), summary, details)
 
 
 def start_policy_engine(deployment: Deployment, state: DeploymentState) -> None:
@@ -75,7 +81,7 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
         canary = state.canary_instance()
         if canary is None:
             raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
-        policy_input = observe.measure_promotion(deployment, state, canary, window_s)
+        policy_input = windows.measure_promotion(deployment, state, canary, window_s)
         deployment.ask_policy("canary", policy_input)
         make_canary_stable(deployment, state, canary)
     return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
@@ -169,6 +175,7 @@ def teardown(deployment: Deployment, *, clean: bool) -> Outcome:
 
         # The dashboard beside the deployment first: it would otherwise watch it go.
         stopped = stop_beside(deployment) + deployment.runtime.teardown(state)
+        stopped += windows.stop_collector(deployment)  # after nginx: it reads the log to its end
         deployment.runtime.save(state)
         removed: list[str] = []
         if clean:

@@ -180,8 +180,8 @@ class Runner:
         return self._advance(rollout, verdict, reasons)
 
     def _analyse(self, rollout: Rollout) -> tuple[str, list[str], str, dict[str, Any]]:
-        from swiftdeploy.observe import measure_tracks
         from swiftdeploy.policy.facts import promotion_input
+        from swiftdeploy.windows import judge_window
 
         deployment = self.deployment
         state = deployment.runtime.load()
@@ -190,10 +190,11 @@ class Runner:
             return "fail", ["the canary is no longer running"], "", {}
         evidence: dict[str, Any] = {}
         try:
-            figures = measure_tracks(
-                deployment.runtime,
+            figures = judge_window(
+                deployment,
                 state,
                 self.spec.interval,
+                since=time.time(),  # the step's traffic: from now, a whole interval
                 progress=lambda _elapsed, _total: self._check_controls(),
                 sleep=self.sleep,
                 evidence=evidence,

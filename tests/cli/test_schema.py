@@ -21,10 +21,10 @@ def test_schema_starts_with_the_sorted_definitions(cli: Cli) -> None:
     first_lines = dedent("""\
         {
           "$defs": {
-            "CanarySpec": {
+            "AnalysisSpec": {
               "additionalProperties": false,
+              "description": "Where the gates' figures come from (docs/collector.md).",
               "properties": {
-                "header_override": {
     """)
     stdout = cli("schema").stdout
     assert "".join(stdout.splitlines(keepends=True)[:6]) == first_lines

@@ -106,13 +106,18 @@ def test_canary_header_map_pins_tracks() -> None:
 def test_header_override_null_switches_pinning_off(tmp_path: Path) -> None:
     manifest = parse_manifest((SEED + "canary:\n  header_override: null\n").encode())
     assert manifest.canary.header_override is None
-    for target in (compose_nginx_target(manifest), local_nginx_target(tmp_path)):
-        conf = code(render_nginx(manifest, target))
-        assert "app_canary;" not in conf.split("upstream", 1)[0]  # no map entry pins it
-        assert "never   app_stable" not in conf
-        assert "$http_x_canary" not in conf
-        assert "default app_weighted;" in conf
-        assert "proxy_pass http://$swiftdeploy_upstream;" in conf
+    conf = code(render_nginx(manifest, compose_nginx_target(manifest)))
+    assert "app_canary;" not in conf.split("upstream", 1)[0]  # no map entry pins it
+    assert "never   app_stable" not in conf
+    assert "$http_x_canary" not in conf
+    assert "default app_weighted;" in conf
+    assert "proxy_pass http://$swiftdeploy_upstream;" in conf
+    # The local target routes by the collector's track variable: the pin map pins nothing.
+    local = code(render_nginx(manifest, local_nginx_target(tmp_path)))
+    assert "$http_x_canary" not in local
+    assert 'map $host $swiftdeploy_pin {\n        default "";\n    }' in local
+    assert "always  canary" not in local
+    assert "proxy_pass http://app_$swiftdeploy_track;" in local
 
 
 def test_compose_target_routes_weighted_traffic_by_mode() -> None:
@@ -155,8 +160,10 @@ def test_local_target_keeps_every_path_under_the_state_dir(tmp_path: Path) -> No
     assert f"access_log {state}/logs/nginx-access.log swiftdeploy;" in conf
     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         assert f"{kind}_temp_path {state}/nginx/{kind};" in conf
-    for index in range(4):
-        assert f"server unix:{state}/run/slot-{index:02d}.sock max_fails=0;" in conf
+    # Weighted slots are marker files the runtime creates; every request is logged for the
+    # collector beside the operator's access log.
+    assert f"if (-e {state}/run/route/canary-$swiftdeploy_slot) {{" in conf
+    assert f"access_log {state}/logs/requests.log swiftdeploy_collector;" in conf
     assert f"server unix:{state}/run/stable.sock max_fails=0;" in conf
     assert "keepalive 16;" not in conf
     assert "/var/" not in code(conf)

@@ -54,7 +54,7 @@ class Directives:
 def directives(
     log_path: str,
     *,
-    override_var: str = "http_x_canary",
+    override_var: str | None = "http_x_canary",
     route_dir: str | None = None,
     canary_slots: int = 0,
     slots: int = SLOTS,
@@ -65,13 +65,14 @@ def directives(
     With `route_dir` the canary share is read per request from marker files there (see
     `mark_slots`); without it, `canary_slots` of the `slots` go to the canary in a rendered
     map, for runtimes that reload nginx to switch. `override_var` is the header variable
-    (`http_x_canary` for `X-Canary`). `flush_ms` buffers the log in nginx (64 KiB, written
-    at the latest after flush_ms): fewer write(2) calls, and the collector must be started
-    with the same `--log-flush-ms`, so it never calls a second complete too early.
+    (`http_x_canary` for `X-Canary`); None when no header may choose a track. `flush_ms`
+    buffers the log in nginx (64 KiB, written at the latest after flush_ms): fewer write(2)
+    calls, and the collector must be started with the same `--log-flush-ms`, so it never
+    calls a second complete too early.
     """
     if not _PATH.fullmatch(log_path) or (route_dir is not None and not _PATH.fullmatch(route_dir)):
         raise ValueError(f"unsafe path in collector directives: {log_path!r}, {route_dir!r}")
-    if not _VAR.fullmatch(override_var):
+    if override_var is not None and not _VAR.fullmatch(override_var):
         raise ValueError(f"unsafe header variable {override_var!r}")
     if flush_ms is not None and not 1 <= flush_ms <= 10_000:
         raise ValueError(f"flush_ms must be 1-10000, got {flush_ms}")
@@ -83,12 +84,12 @@ def directives(
     split = (
         "".join(f"        {share}% {name};\n" for name in names[:-1]) + f"        * {names[-1]};\n"
     )
+    pins = "        always  canary;\n        never   stable;\n" if override_var else ""
     http = (
         f"    log_format {FORMAT_NAME} '{LOG_FORMAT}';\n"
-        f"    map ${override_var} $swiftdeploy_pin {{\n"
+        f"    map ${override_var or 'host'} $swiftdeploy_pin {{\n"
         '        default "";\n'
-        "        always  canary;\n"
-        "        never   stable;\n"
+        f"{pins}"
         "    }\n"
         '    split_clients "${request_id}" $swiftdeploy_slot {\n'
         f"{split}"

@@ -21,7 +21,7 @@ from swiftdeploy import _process
 from swiftdeploy.collector.server import PID_FILE, PORT_FILE
 from swiftdeploy.errors import CommandFailed, StateError
 
-START_TIMEOUT_S = 15.0
+START_TIMEOUT_S = 30.0  # a loaded 2-core host took longer than 15 s to import and bind
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def ensure_running(
             if _answers(url):
                 return CollectorProcessInfo(pid=pid, url=url, started=True)
         time.sleep(0.05)
+    how = "did not answer" if _process.alive(pid, marker=_marker(state_dir)) else "exited"
     _process.terminate(pid, marker=_marker(state_dir), timeout=2.0)
-    how = "exited" if not _process.alive(pid, marker=_marker(state_dir)) else "did not answer"
     raise CommandFailed(
         f"the collector {how} within {timeout_s:g}s of starting: {_tail(process_log)}",
         argv=argv,

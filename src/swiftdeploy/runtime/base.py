@@ -87,6 +87,11 @@ class Runtime(Protocol):
         """Start an OPA server on 127.0.0.1:<policy.opa_port> (the lifecycle decides when)."""
         ...
 
+    def request_log(self) -> Path | None:
+        """The file nginx logs every proxied request to for the collector (None: this
+        runtime has no collector yet, and the gates read the service's /metrics)."""
+        ...
+
     def data_plane_down(self, state: DeploymentState) -> bool:
         """No proxy serves, whatever instances still run behind it."""
         ...

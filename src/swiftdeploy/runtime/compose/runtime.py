@@ -199,6 +199,9 @@ class ComposeRuntime:
         )
         self.proxy.apply(state, target)
 
+    def request_log(self) -> Path | None:
+        return None  # nginx runs in a container here: its collector is not wired yet
+
     def data_plane_down(self, state: DeploymentState) -> bool:
         return state.nginx is None
 

@@ -18,6 +18,8 @@ from swiftdeploy.project import Project
 
 SLOTS = DEFAULT_SLOT_COUNT  # weighted routing in steps of 100 / SLOTS = 5 %
 ROOT_RUN_BASE = Path("/run/swiftdeploy")
+REQUEST_LOG = "requests.log"  # one line per proxied request, what the collector reads
+ROUTE_DIR = "route"  # canary-NN marker files: which weighted slots go to the canary
 WORKER_USER = "nobody"
 WORKER_GROUPS = ("nogroup", "nobody")
 
@@ -45,7 +47,9 @@ def nginx_target(
     slot_count: int = SLOTS,
     user: str | None = None,
 ) -> NginxTarget:
-    """nginx connects to the symlinks in run_dir (`stable.sock`, `canary.sock`, slots)."""
+    """nginx connects to the symlinks in run_dir (`stable.sock`, `canary.sock`); the marker
+    files in run_dir/route send weighted slots to the canary; every request is logged for
+    the collector in logs_dir/REQUEST_LOG."""
     target = NginxTarget.host_process(
         name="local",
         stable=f"unix:{run_dir / 'stable.sock'}",
@@ -54,6 +58,11 @@ def nginx_target(
         state_dir=nginx_dir,
         logs_dir=logs_dir,
         user=user,
+    )
+    target = dataclasses.replace(
+        target,
+        collector_log=str(logs_dir.resolve() / REQUEST_LOG),
+        route_dir=str(run_dir / ROUTE_DIR),
     )
     if user is not None:
         # Unprivileged workers write request bodies to the temp folders: keep those in

@@ -26,6 +26,7 @@ import psutil
 from swiftdeploy import _process
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
+from swiftdeploy.collector.nginx import SLOTS, mark_slots
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -35,8 +36,9 @@ from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.local import preflight
 from swiftdeploy.runtime.local.layout import (
+    REQUEST_LOG,
     ROOT_RUN_BASE,
-    SLOTS,
+    ROUTE_DIR,
     nginx_argv,
     nginx_target,
     run_dir_for,
@@ -47,13 +49,6 @@ from swiftdeploy.runtime.local.layout import (
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
 
 DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
-
-
-def slot_targets(state: DeploymentState) -> list[str | None]:
-    """Which instance each weighted slot points at: the first `canary share` slots go to it."""
-    stable, canary = state.stable, state.canary
-    canary_slots = round(state.canary_weight * SLOTS / 100) if canary else 0
-    return [canary if index < canary_slots else stable for index in range(SLOTS)]
 
 
 class LocalRuntime:
@@ -225,16 +220,31 @@ class LocalRuntime:
         canary = state.canary_instance()
         self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         sockets = {iid: _socket_path(rec.address) for iid, rec in state.instances.items()}
-        links = {"stable.sock": sockets[stable.id]}
-        links["canary.sock"] = sockets[canary.id] if canary else sockets[stable.id]
-        for index, target in enumerate(slot_targets(state)):
-            links[f"slot-{index:02d}.sock"] = sockets[target or stable.id]
+        links = {
+            "stable.sock": sockets[stable.id],
+            "canary.sock": sockets[canary.id] if canary else sockets[stable.id],
+        }
+        wanted = round(state.canary_weight * SLOTS / 100) if canary else 0
+        route_dir = self.run_dir / ROUTE_DIR
+        current = len(list(route_dir.glob("canary-*"))) if route_dir.is_dir() else 0
         # A new nginx config is tested (and loaded) first: if it is invalid, the command
         # fails with the running config and the current routing untouched.
         self._ensure_nginx(state)
+        route_dir.mkdir(mode=0o700, exist_ok=True)
         share_with_workers(*sockets.values(), mode=0o660)
+        share_with_workers(route_dir, mode=0o710)
+        # A request's track is fixed by its slot's marker, then it connects to that track's
+        # link: a link is re-pointed only while no slot sends new requests through it to the
+        # wrong instance (more canary slots: link first; fewer: markers first).
+        if wanted < current:
+            mark_slots(route_dir, wanted, SLOTS)
         for name, target_path in links.items():
             _point_symlink(self.run_dir / name, target_path)
+        if wanted >= current:
+            mark_slots(route_dir, wanted, SLOTS)
+
+    def request_log(self) -> Path:
+        return self.project.logs_dir / REQUEST_LOG
 
     def nginx_config(self) -> str:
         target = nginx_target(

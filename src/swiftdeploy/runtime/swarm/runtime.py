@@ -333,6 +333,9 @@ class SwarmRuntime:
         )
         self.proxy.apply(state, target)
 
+    def request_log(self) -> Path | None:
+        return None  # nginx runs in a container here: its collector is not wired yet
+
     def data_plane_down(self, state: DeploymentState) -> bool:
         return False  # swarm restarts the nginx task itself; the state may lag behind it
 

@@ -1,0 +1,181 @@
+"""The figures every gate judges: the last window of each track, from one source.
+
+`analysis.source` names it: `proxy` (the default) reads the data-plane collector — every
+request as nginx saw it, so any service is measured and the window that just passed is
+judged at once; `prometheus` asks the operator's Prometheus for the same series by PromQL;
+`app` scrapes each instance's own /metrics at the start and end of a window (the demo's
+metric names). `promote stable`, its dry run and each rollout analysis ask here, so they
+ask identical questions; a source that cannot answer fails closed (MetricsUnavailable).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from swiftdeploy.collector import promql, query
+from swiftdeploy.collector import supervise as collector_process
+from swiftdeploy.collector.series import Figures
+from swiftdeploy.errors import MetricsUnavailable
+from swiftdeploy.observe import Progress, figures, figures_from_cache, live_tracks, measure_tracks
+from swiftdeploy.state import DeploymentState, InstanceRecord
+
+if TYPE_CHECKING:
+    from swiftdeploy.lifecycle import Deployment
+
+# Probes and scrapes are not traffic: the collector leaves them out of every window.
+EXCLUDED_PATHS = ("/healthz", "/metrics")
+
+
+def source(deployment: Deployment) -> str:
+    """The manifest's source; `app` where the runtime gives the collector no request log."""
+    wanted = deployment.manifest.analysis.source
+    if wanted != "app" and deployment.runtime.request_log() is None:
+        return "app"
+    return wanted
+
+
+def start_collector(deployment: Deployment) -> str | None:
+    """Start (or adopt) the collector beside nginx; what was started, for `deploy`'s output."""
+    log = deployment.runtime.request_log()
+    if log is None:
+        return None
+    project = deployment.project
+    project.ensure_state_dir()
+    found = collector_process.ensure_running(
+        project.state_dir / "collector",
+        log,
+        process_log=project.logs_dir / "collector.log",
+        excluded_paths=EXCLUDED_PATHS,
+    )
+    return f"collector (pid {found.pid})" if found.started else None
+
+
+def stop_collector(deployment: Deployment) -> list[str]:
+    state_dir = deployment.project.state_dir / "collector"
+    found = collector_process.locate(state_dir)
+    return [f"collector (pid {found.pid})"] if collector_process.stop(state_dir) else []
+
+
+def judge_window(
+    deployment: Deployment,
+    state: DeploymentState,
+    window_s: float,
+    *,
+    since: float | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    evidence: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Each live track's last `window_s` seconds, as policy figures (`evidence`: see
+    observe.measure_tracks; the collector's windows are their own evidence).
+
+    The proxy and prometheus sources judge the past: they wait only for the part of the
+    window the collector has not covered yet, or that lies before `since` (when the canary
+    started, or a rollout step shifted traffic; default: the canary's start).
+    """
+    chosen = source(deployment)
+    if chosen == "app":
+        return _from_instances(deployment, state, window_s, progress, sleep, evidence)
+    seconds = max(1, math.ceil(window_s))
+    canary = state.canary_instance()
+    begun = since if since is not None else (_started(canary.started_at) if canary else None)
+    found = _windows(deployment, state, seconds, chosen)
+    remainder = max(
+        seconds - min((f.covered_s for f in found.values()), default=seconds),
+        math.ceil(seconds - (time.time() - begun)) if begun is not None else 0,
+    )
+    if remainder > 0:
+        deployment.reporter.step(
+            f"Waiting {remainder}s: {seconds - remainder}s of the {seconds}s window are measured"
+        )
+        _wait(remainder, progress, sleep)
+        found = _windows(deployment, state, seconds, chosen)
+    return {name: figures(window.as_window_stats()) for name, window in found.items()}
+
+
+def _from_instances(
+    deployment: Deployment,
+    state: DeploymentState,
+    window_s: float,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+    evidence: dict[str, Any] | None,
+) -> dict[str, dict[str, Any]]:
+    from swiftdeploy.scrape_cache import ScrapeCache
+
+    cache = ScrapeCache(deployment.project.state_dir / "scrapes.json")
+    cached = figures_from_cache(deployment.runtime, state, cache, window_s) if window_s else None
+    if cached is not None and progress is None:
+        deployment.reporter.step(f"Judging the canary's last {window_s:g}s from status samples")
+        return cached
+    deployment.reporter.step(f"Measuring the canary over a {window_s:g}s window")
+    return measure_tracks(
+        deployment.runtime, state, window_s, progress=progress, sleep=sleep, evidence=evidence
+    )
+
+
+def _windows(
+    deployment: Deployment, state: DeploymentState, seconds: int, chosen: str
+) -> dict[str, Figures]:
+    """One Figures per live track, or MetricsUnavailable with the reason a gate reports."""
+    state_dir = deployment.project.state_dir / "collector"
+    try:
+        if chosen == "prometheus":
+            url = deployment.manifest.analysis.prometheus_url or ""
+            found = {name: promql.window(url, name, seconds) for name in live_tracks(state)}
+        else:
+            running = collector_process.locate(state_dir)
+            if running.url is None:
+                raise MetricsUnavailable(_dead(state_dir, seconds))
+            found = {name: query.window(running.url, name, seconds) for name in live_tracks(state)}
+    except query.CollectorUnavailable as exc:
+        raise MetricsUnavailable(exc.message) from exc
+    for window in found.values():
+        reason = query.staleness(window)
+        if reason is not None:
+            raise MetricsUnavailable(reason)
+    return found
+
+
+def _dead(state_dir: Any, seconds: int) -> str:
+    """Why there are no figures: since when nothing was measured, from the journal."""
+    try:
+        last = query.window_from_journal(state_dir, "stable", seconds)
+    except query.CollectorUnavailable:
+        return "no measurements: the collector is not running (`swiftdeploy deploy` starts it)"
+    return query.staleness(last, max_lag_s=0.0) or "the collector is not running"
+
+
+def _wait(seconds: float, progress: Progress | None, sleep: Callable[[float], None]) -> None:
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    while (now := time.monotonic()) < deadline:
+        if progress is not None:
+            progress(now - started, seconds)
+        sleep(min(1.0, deadline - now))
+
+
+def _started(stamp: str) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def measure_promotion(
+    deployment: Deployment,
+    state: DeploymentState,
+    canary: InstanceRecord,
+    window_s: float | None,
+) -> dict[str, Any]:
+    """Both tracks over the window: the canary policy's input for `promote stable`."""
+    from swiftdeploy.policy.facts import promotion_input
+
+    window = window_s if window_s is not None else deployment.manifest.canary.window_s
+    if source(deployment) != "app":
+        deployment.reporter.step(f"Judging the canary's last {window:g}s as nginx served it")
+    return promotion_input(canary.version, judge_window(deployment, state, window))
