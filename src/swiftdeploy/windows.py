@@ -70,8 +70,8 @@ def judge_window(
     sleep: Callable[[float], None] = time.sleep,
     evidence: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each live track's last `window_s` seconds, as policy figures (`evidence`: see
-    observe.measure_tracks; the collector's windows are their own evidence).
+    """Each live track's last `window_s` seconds, as policy figures (`evidence` receives
+    what they were computed from: raw counters, or each track's window as measured).
 
     The proxy and prometheus sources judge the past: they wait only for the part of the
     window the collector has not covered yet, or that lies before `since` (when the canary
@@ -94,6 +94,8 @@ def judge_window(
         )
         _wait(remainder, progress, sleep)
         found = _windows(deployment, state, seconds, chosen)
+    if evidence is not None:
+        evidence.update({name: window.as_dict() for name, window in found.items()})
     return {name: figures(window.as_window_stats()) for name, window in found.items()}
 
 

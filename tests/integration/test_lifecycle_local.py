@@ -48,6 +48,8 @@ def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> Non
     recovered = project.ok("chaos", "recover")
     assert "chaos cleared on canary-" in recovered, recovered
     with Load(project.port) as load:
+        # The gate judges the window that just passed: let a clean one pass first.
+        time.sleep(4)
         project.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
     after = project.get("/")
@@ -250,6 +252,8 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
 
 
 def test_promote_stable_judges_the_window_from_recent_status_samples(project: Project) -> None:
+    # The service's own /metrics (analysis.source: app), sampled by `status`.
+    project.manifest.write_text(project.manifest.read_text() + "analysis:\n  source: app\n")
     project.ok("deploy")
     project.ok("promote", "canary")
     project.ok("chaos", "error", "--rate", "1.0")
