@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from swiftdeploy import windows
 from swiftdeploy.clock import iso_utc
+from swiftdeploy.collector.series import Figures
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
-from swiftdeploy.metrics import Scrape, window
+from swiftdeploy.metrics import Scrape, WindowStats, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
 from swiftdeploy.rollout import load_rollout
 from swiftdeploy.scrape_cache import ScrapeCache
@@ -57,9 +59,29 @@ class Sampler:
         canary_figures: dict[str, Any] | None = None
         stable_figures: dict[str, Any] | None = None
         fresh: dict[str, Scrape] = {}
+        # The data plane's view of each track (analysis.source proxy/prometheus): the same
+        # window of the same series the gates judge; the service's /metrics, when it has
+        # one, only adds its uptime and chaos state.
+        measured = (
+            windows.current(self.deployment, state, self.deployment.manifest.canary.window_s)
+            if windows.source(self.deployment) != "app"
+            else None
+        )
         for name, instance in live_tracks(state).items():
             now = self.clock()
             scraped = try_scrape(runtime, instance)
+            if measured is not None:
+                stats = _measured(measured, name)
+                if isinstance(stats, str):
+                    tracks.append(_unavailable(name, instance.version, stats))
+                    continue
+                track_figures = figures(stats)
+                if name == "canary":
+                    canary_figures = track_figures
+                else:
+                    stable_figures = track_figures
+                tracks.append(_track(name, instance.version, stats, scraped))
+                continue
             if isinstance(scraped, str):
                 tracks.append(_unavailable(name, instance.version, scraped))
                 self.previous.pop(instance.id, None)
@@ -78,19 +100,7 @@ class Sampler:
                 canary_figures = track_figures
             else:
                 stable_figures = track_figures
-            tracks.append(
-                TrackSample(
-                    track=name,
-                    version=instance.version,
-                    req_per_s=stats.req_per_s,
-                    p99_ms=stats.p99_ms,
-                    error_rate=stats.error_rate,
-                    uptime_s=scraped.uptime_s,
-                    chaos=scraped.chaos or "none",
-                    available=True,
-                    reason="",
-                )
-            )
+            tracks.append(_track(name, instance.version, stats, scraped))
         if fresh:
             self.cache.record(fresh, time.time(), live=set(state.instances))
         judged = canary_figures or stable_figures
@@ -166,6 +176,28 @@ def samples(
 
 def record(deployment: Deployment, sample: DashboardSample) -> None:
     deployment.history.append("status_sample", to_history_record(sample))
+
+
+def _measured(measured: dict[str, Figures] | str, track: str) -> WindowStats | str:
+    if isinstance(measured, str):
+        return measured
+    found = measured.get(track)
+    return found.as_window_stats() if found is not None else "not measured yet"
+
+
+def _track(name: str, version: str, stats: WindowStats, scraped: Scrape | str) -> TrackSample:
+    own = scraped if isinstance(scraped, Scrape) else None
+    return TrackSample(
+        track=name,
+        version=version,
+        req_per_s=stats.req_per_s,
+        p99_ms=stats.p99_ms,
+        error_rate=stats.error_rate,
+        uptime_s=own.uptime_s if own else None,
+        chaos=(own.chaos or "none") if own else "unknown",
+        available=True,
+        reason="",
+    )
 
 
 def _unavailable(track: str, version: str, reason: str) -> TrackSample:

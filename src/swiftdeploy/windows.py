@@ -99,6 +99,16 @@ def judge_window(
     return {name: figures(window.as_window_stats()) for name, window in found.items()}
 
 
+def current(
+    deployment: Deployment, state: DeploymentState, window_s: float
+) -> dict[str, Figures] | str:
+    """Each live track's last window as it stands (no waiting), or why there is none."""
+    try:
+        return _windows(deployment, state, max(1, math.ceil(window_s)), source(deployment))
+    except MetricsUnavailable as exc:
+        return exc.message
+
+
 def _from_instances(
     deployment: Deployment,
     state: DeploymentState,

@@ -132,8 +132,10 @@ class CollectorProcess:
             self.httpd.shutdown()
             self.httpd.server_close()
             self.tail.close()
-            with contextlib.suppress(FileNotFoundError):
-                (state / PID_FILE).unlink()
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                # Only our own: a successor started beside us must stay findable.
+                if int((state / PID_FILE).read_text().strip()) == os.getpid():
+                    (state / PID_FILE).unlink()
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -72,17 +73,17 @@ def ensure_running(
         argv += ["--exclude-path", path]
     pid = _process.spawn(argv, env=dict(os.environ), log_path=process_log)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _process.alive(pid, marker=_marker(state_dir)):
-            break
+    # Our own unreaped child: its pid cannot be reused, so exit is asked of waitpid, not of
+    # its command line (which still reads as this CLI's until the new program is exec'd).
+    while time.monotonic() < deadline and not _exited(pid):
         port = _read_int(state_dir / PORT_FILE)
         if _read_int(state_dir / PID_FILE) == pid and port is not None:
             url = f"http://127.0.0.1:{port}"
             if _answers(url):
                 return CollectorProcessInfo(pid=pid, url=url, started=True)
         time.sleep(0.05)
-    how = "did not answer" if _process.alive(pid, marker=_marker(state_dir)) else "exited"
-    _process.terminate(pid, marker=_marker(state_dir), timeout=2.0)
+    how = "exited" if _exited(pid) else "did not answer"
+    _stop_child(pid)
     raise CommandFailed(
         f"the collector {how} within {timeout_s:g}s of starting: {_tail(process_log)}",
         argv=argv,
@@ -97,6 +98,29 @@ def stop(state_dir: Path, *, timeout_s: float = 10.0) -> bool:
         return False
     _process.terminate(found.pid, marker=_marker(state_dir), timeout=timeout_s)
     return True
+
+
+def _exited(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True  # reaped already
+    return done == pid
+
+
+def _stop_child(pid: int, grace_s: float = 2.0) -> None:
+    """SIGTERM, then SIGKILL: a collector that never answered must not be left running."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if _exited(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _marker(state_dir: Path) -> str:
