@@ -27,6 +27,7 @@ SECTIONS = [
     "## Dashboard: first render and CPU per viewer",
     "## Data-plane collector",
     "## Track attribution across a switch",
+    "## Promote stable with a measured window",
 ]
 
 

@@ -154,7 +154,8 @@ def fake_service_project(
         tmp_path,
         port,
         nginx_bin,
-        extra=f"local:\n  command: {command}\n",
+        # The fake service's /metrics is what these tests break: judge by it (source app).
+        extra=f"local:\n  command: {command}\nanalysis:\n  source: app\n",
         env={"FAKE_CONTROL_DIR": str(control)},
     )
     try:
