@@ -224,8 +224,19 @@ def _message(err: Any, model: type[BaseModel]) -> str:
     return str(err["msg"])
 
 
-def _position(err: Any, marks: Marks) -> Mark:
+def _loc(err: Any) -> Loc:
+    """The error's field path; a mapping key's own error (pydantic appends `[key]`) is
+    placed on that key, whose text the marks hold as a string."""
     loc: Loc = tuple(err["loc"])
+    if loc and loc[-1] == "[key]":
+        return (*loc[:-2], str(loc[-2]))
+    return loc
+
+
+def _position(err: Any, marks: Marks) -> Mark:
+    loc = _loc(err)
+    if err["loc"][-1:] == ("[key]",):
+        return marks.key(loc)
     if err["type"] == "extra_forbidden":
         return marks.key(loc)
     if err["type"] == "missing":
@@ -247,7 +258,7 @@ def describe_errors(
     described = []
     for err in errors:
         line, column = _position(err, marks)
-        dotted = ".".join(_path_part(part) for part in err["loc"]) or "(top level)"
+        dotted = ".".join(_path_part(part) for part in _loc(err)) or "(top level)"
         described.append(
             ((line, column), f"{name}:{line}:{column}: {dotted}: {_message(err, model)}")
         )

@@ -21,13 +21,34 @@ CHAOS_TOKEN_FILE = ".swiftdeploy/chaos.token"  # noqa: S105 - a path, relative t
 GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
 
 
-def health_probe(port: int | str, *, path: str = "/healthz", echo: bool = False) -> str:
-    """A Python one-liner that fetches the service's health path inside its own container.
+def health_probe(
+    port: int | str,
+    *,
+    path: str = "/healthz",
+    timeout: float = 2.0,
+    status: tuple[int, int] = (200, 399),
+    echo: bool = False,
+) -> str:
+    """A Python one-liner that asks the service's health path inside its own container.
 
-    The service image is Python: its own interpreter is the probe (no curl). With `echo`,
-    the body is printed, so the caller can read the mode and version it reports.
+    The service image is Python: its own interpreter is the probe (no curl). It exits 0
+    when the answer's status is within `status` (inclusive). `urlopen` already fails on a
+    status of 400 or more, so the default range keeps the plain form every file rendered
+    before the range was configurable has; any other range reads the status itself. With
+    `echo`, the probe always exits 0 once answered and prints the status, a newline and the
+    body (at most 64 KiB), so the caller judges it (runtime/health.py).
     """
-    fetch = f"u.urlopen('http://127.0.0.1:{port}{path}', timeout=2)"
-    if not echo:
+    seconds = f"{timeout:g}"
+    if not echo and status == (200, 399):
+        fetch = f"u.urlopen('http://127.0.0.1:{port}{path}', timeout={seconds})"
         return f"import urllib.request as u; {fetch}"
-    return f"import sys, urllib.request as u; r = {fetch}; sys.stdout.write(r.read().decode())"
+    ask = (
+        f"import sys, http.client as h; c = h.HTTPConnection('127.0.0.1', {port}, "
+        f"timeout={seconds}); c.request('GET', {path!r}); r = c.getresponse()"
+    )
+    if echo:
+        head = "str(r.status).encode() + bytes([10])"
+        body = "r.read(65536).decode('utf-8', 'replace').encode()"  # valid UTF-8 for the host
+        return f"{ask}; sys.stdout.buffer.write({head} + {body})"
+    low, high = status
+    return f"{ask}; sys.exit(0 if {low} <= r.status <= {high} else 1)"

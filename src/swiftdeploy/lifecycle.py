@@ -19,7 +19,7 @@ from swiftdeploy.history import History
 from swiftdeploy.manifest import Manifest, load_manifest
 from swiftdeploy.project import Project
 from swiftdeploy.runtime import runtime_for
-from swiftdeploy.runtime.base import InstanceSpec, Runtime
+from swiftdeploy.runtime.base import Health, InstanceSpec, Runtime
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from swiftdeploy.policy.engines import PolicyEngine
     from swiftdeploy.policy.events import PolicyEvent
 
-HEALTH_TIMEOUT_S = 60.0
+FIRST_PAUSE_S = 0.1  # the readiness wait's first pause; doubled up to health.interval
 
 
 class Reporter(Protocol):
@@ -154,22 +154,32 @@ class Deployment:
         return state
 
     def start_and_wait(
-        self, state: DeploymentState, spec: InstanceSpec, timeout: float = HEALTH_TIMEOUT_S
+        self, state: DeploymentState, spec: InstanceSpec, timeout: float | None = None
     ) -> InstanceRecord:
+        """Start an instance and wait until it passes services.health; stop it if it never
+        does within `timeout` (default services.health.start_timeout), traffic untouched."""
+        check = self.manifest.services.health
+        timeout = check.start_timeout if timeout is None else timeout
         record = self.runtime.start_instance(state, spec)
         self.runtime.save(state)  # the pid is on disk before we wait, so a crash can clean up
         self.reporter.step(f"Waiting for {record.id} to be healthy (timeout {timeout:g}s)")
         deadline = time.monotonic() + timeout
+        pause = FIRST_PAUSE_S
         health = self.runtime.health(record)
         while not (health.healthy and health.mode == spec.mode):
-            if time.monotonic() >= deadline or health.exited:
+            left = deadline - time.monotonic()
+            if left <= 0 or health.exited:
                 self.runtime.stop_instance(state, record.id)
                 self.runtime.save(state)
+                within = "" if health.exited else f" within {timeout:g}s"
                 raise HealthTimeout(
-                    f"{record.id} did not become healthy: {health.detail}",
+                    f"{record.id} did not become healthy{within}: "
+                    f"{_last_answer(health, spec.mode)}",
                     hint=f"see its log: {record.log}",
                 )
-            time.sleep(0.1)
+            # Short pauses first (a fast service gets its traffic fast), then every interval.
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, check.interval)
             health = self.runtime.health(record)
         self.reporter.tag("OK", f"{record.id} is healthy (mode={health.mode})", style="green")
         return record
@@ -253,6 +263,12 @@ def _anchor_sink(manifest: Manifest) -> Any:
     from swiftdeploy.notify import send_anchor
 
     return lambda head: send_anchor(urls, head, name=manifest.services.name)
+
+
+def _last_answer(health: Health, mode: str) -> str:
+    if health.healthy:  # it answered, but as another track: the wrong process, or confused
+        return f"its health check passes but it reports mode={health.mode}, not {mode}"
+    return health.detail
 
 
 def stop_all_but(deployment: Deployment, state: DeploymentState, keep: set[str]) -> list[str]:

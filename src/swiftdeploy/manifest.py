@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from swiftdeploy._manifest_service import DURATION_RE, HealthSpec, ServiceEnv, seconds
 from swiftdeploy.errors import ManifestError
 from swiftdeploy.runtime.registry import DEFAULT_RUNTIME, RUNTIME_NAMES
 
@@ -113,6 +114,8 @@ class ServicesSpec(_Section):
     port: Port
     mode: Literal["stable", "canary"]
     version: Version
+    health: HealthSpec = HealthSpec()
+    env: ServiceEnv = {}
 
 
 class NginxSpec(_Section):
@@ -134,30 +137,15 @@ class PolicySpec(_Section):
     opa_port: Port = 8181
 
 
-_DURATION_RE = re.compile(r"^([0-9]{1,6})(ms|s|m|h)$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _seconds(value: object) -> object:
-    """`30s`, `2m`, `500ms`, `1h` or a plain number of seconds → seconds (float)."""
-    if isinstance(value, bool):
-        return value  # let the type check refuse it
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION_RE.fullmatch(value)):
-        return int(match[1]) * _DURATION_UNITS[match[2]]
-    raise ValueError(f"not a duration such as 30s, 2m or 500ms (got {value!r})")
-
-
 Duration = Annotated[
     float,
-    BeforeValidator(_seconds),
+    BeforeValidator(seconds),
     Field(gt=0, le=86400),
     WithJsonSchema(
         {
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
-                {"type": "string", "pattern": _DURATION_RE.pattern},
+                {"type": "string", "pattern": DURATION_RE.pattern},
             ],
             "description": "seconds, or a duration such as 30s, 2m, 500ms",
         }

@@ -33,6 +33,12 @@ def problems_of(text: str | bytes) -> list[str]:
     return info.value.problems
 
 
+def with_service(block: str) -> str:
+    """The seed with `block` added to its services section (from line 7 on)."""
+    version = '  version: "1.0.0"\n'
+    return SEED.replace(version, version + block)
+
+
 def test_seed_manifest_loads_with_defaults(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_text(SEED)
@@ -50,6 +56,10 @@ def test_seed_manifest_loads_with_defaults(tmp_path: Path) -> None:
     assert manifest.canary.window_s == 30
     assert manifest.chaos.auth == "token"
     assert manifest.local.command is None
+    health = manifest.services.health
+    assert (health.path, health.status, health.timeout) == ("/healthz", "200-399", 2.0)
+    assert (health.interval, health.start_timeout) == (2.0, 60.0)
+    assert manifest.services.env == {}
 
 
 def test_manifest_is_frozen() -> None:
@@ -99,6 +109,39 @@ VALID = [
             "  proxy_timeout: 30\n", "  proxy_timeout: 30\n  contact: https://ops.example/x\n"
         ),
         lambda m: m.nginx.contact == "https://ops.example/x",
+    ),
+]
+
+
+VALID += [
+    (
+        "services.health in every form",
+        with_service(
+            "  health:\n    path: /ready?full=1\n    status: 204\n    timeout: 500ms\n"
+            "    interval: 1m\n    start_timeout: 90\n"
+        ),
+        lambda m: (
+            m.services.health.model_dump()
+            == {
+                "path": "/ready?full=1",
+                "status": "204",
+                "timeout": 0.5,
+                "interval": 60.0,
+                "start_timeout": 90.0,
+            }
+            and m.services.health.accepts(204)
+            and not m.services.health.accepts(200)
+        ),
+    ),
+    (
+        "a status range",
+        with_service('  health:\n    status: "200-299"\n'),
+        lambda m: m.services.health.accepts(299) and not m.services.health.accepts(300),
+    ),
+    (
+        "services.env values are any one-line text",
+        with_service('  env:\n    DATABASE_URL: "postgres://u:p@db/x?a=$b"\n    _X1: ""\n'),
+        lambda m: m.services.env == {"DATABASE_URL": "postgres://u:p@db/x?a=$b", "_X1": ""},
     ),
 ]
 
@@ -265,6 +308,108 @@ INVALID = [
 ]
 
 
+INVALID += [
+    (
+        "health path without a slash",
+        with_service("  health:\n    path: healthz\n"),
+        [
+            "manifest.yaml:8:11: services.health.path: "
+            "not a health path (/ then URL path characters) (got 'healthz')"
+        ],
+    ),
+    (
+        "health path that would break out of the probe",
+        with_service('  health:\n    path: "/x\'); import os"\n'),
+        [
+            "manifest.yaml:8:11: services.health.path: "
+            'not a health path (/ then URL path characters) (got "/x\'); import os")'
+        ],
+    ),
+    (
+        "health path too long",
+        with_service("  health:\n    path: /" + "a" * 256 + "\n"),
+        ["manifest.yaml:8:11: services.health.path: health path is longer than 256 characters"],
+    ),
+    (
+        "bad statuses",
+        with_service('  health:\n    status: "2xx"\n    timeout: 0\n'),
+        [
+            "manifest.yaml:8:13: services.health.status: "
+            "not an HTTP status or range such as 200 or 200-399 (got '2xx')",
+            "manifest.yaml:9:14: services.health.timeout: must be ≥ 0.1 (got 0)",
+        ],
+    ),
+    (
+        "status out of HTTP's range",
+        with_service("  health:\n    status: 600\n"),
+        [
+            "manifest.yaml:8:13: services.health.status: "
+            "not an HTTP status or range such as 200 or 200-399 (got '600')"
+        ],
+    ),
+    (
+        "backwards status range",
+        with_service('  health:\n    status: "399-200"\n'),
+        [
+            "manifest.yaml:8:13: services.health.status: "
+            "a status range runs from low to high (got '399-200')"
+        ],
+    ),
+    (
+        "bad health durations and an unknown key",
+        with_service(
+            "  health:\n    timeout: 61\n    interval: soon\n    start_timeout: 500ms\n"
+            "    retries: 3\n"
+        ),
+        [
+            "manifest.yaml:8:14: services.health.timeout: must be ≤ 60 (got 61)",
+            "manifest.yaml:9:15: services.health.interval: "
+            "not a duration such as 30s, 2m or 500ms (got 'soon')",
+            "manifest.yaml:10:20: services.health.start_timeout: must be ≥ 1 (got '500ms')",
+            "manifest.yaml:11:5: services.health.retries: unknown field",
+        ],
+    ),
+    (
+        "health that is not a mapping",
+        with_service("  health: /healthz\n"),
+        ["manifest.yaml:7:11: services.health: must be a mapping (got '/healthz')"],
+    ),
+    (
+        "env names: invalid, reserved, reserved prefix, not text",
+        with_service('  env:\n    lower: "x"\n    MODE: "y"\n    SWIFTDEPLOY_X: "z"\n    1: "q"\n'),
+        [
+            "manifest.yaml:8:5: services.env.lower: "
+            "not a valid environment variable name ([A-Z_][A-Z0-9_]*) (got 'lower')",
+            "manifest.yaml:9:5: services.env.MODE: 'MODE' is set by SwiftDeploy itself",
+            "manifest.yaml:10:5: services.env.SWIFTDEPLOY_X: "
+            "'SWIFTDEPLOY_X' is set by SwiftDeploy itself",
+            "manifest.yaml:11:5: services.env.1: must be a string (got 1); quote it",
+        ],
+    ),
+    (
+        "env values: a number, a newline, NUL, too long",
+        with_service(
+            '  env:\n    PORT: 8080\n    A: "one\\ntwo"\n    B: "\\0"\n    C: "'
+            + "x" * 4097
+            + '"\n'
+        ),
+        [
+            "manifest.yaml:8:11: services.env.PORT: must be a string (got 8080); quote it",
+            "manifest.yaml:9:8: services.env.A: "
+            "environment value must be one line (no NUL, CR or LF)",
+            "manifest.yaml:10:8: services.env.B: "
+            "environment value must be one line (no NUL, CR or LF)",
+            "manifest.yaml:11:8: services.env.C: environment value is longer than 4096 characters",
+        ],
+    ),
+    (
+        "env that is not a mapping",
+        with_service("  env: [A=1]\n"),
+        ["manifest.yaml:7:8: services.env: must be a mapping (got a list)"],
+    ),
+]
+
+
 @pytest.mark.parametrize(("label", "text", "expected"), INVALID, ids=[v[0] for v in INVALID])
 def test_invalid_manifests_name_the_place(label: str, text: str, expected: list[str]) -> None:
     assert problems_of(text) == expected
@@ -370,6 +515,26 @@ def test_schema_accepts_the_seed_and_rejects_unknown_keys() -> None:
     bad["services"]["prot"] = 1
     assert not validator.is_valid(bad)
     assert json.loads(schema_text()) == document
+
+
+def test_schema_checks_the_service_health_and_env() -> None:
+    validator = jsonschema.Draft202012Validator(schema())
+    good = yaml.safe_load(
+        with_service('  health: {path: /, status: "200-299", timeout: 1s}\n  env: {A_B: "1"}\n')
+    )
+    validator.validate(good)
+    for services in (
+        {"env": {"MODE": "x"}},
+        {"env": {"SWIFTDEPLOY_STABLE_VERSION": "x"}},
+        {"env": {"lower": "x"}},
+        {"env": {"A": "one\ntwo"}},
+        {"health": {"path": "healthz"}},
+        {"health": {"status": "2xx"}},
+        {"health": {"timeout": 0}},
+    ):
+        bad = yaml.safe_load(SEED)
+        bad["services"].update(services)
+        assert not validator.is_valid(bad), services
 
 
 def test_schema_defaults_match_the_models() -> None:

@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 
 from swiftdeploy import _process
+from swiftdeploy._manifest_service import HealthSpec
 from swiftdeploy.containers import health_probe
 from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.runtime.base import Health
+from swiftdeploy.runtime.health import judge
 from swiftdeploy.state import InstanceRecord
 
 DRAIN_TIMEOUT_S = 30  # an app container's SIGTERM → SIGKILL grace (in-flight requests finish)
@@ -113,25 +115,23 @@ def wait_http(url: str, *, timeout: float, container: str = "") -> None:
     raise SwiftDeployError(f"{message}; {report(container)}" if container else message)
 
 
-def instance_health(instance: InstanceRecord, port: int) -> Health:
-    """/healthz asked inside the instance's own container (it must be that exact one)."""
+def instance_health(instance: InstanceRecord, port: int, check: HealthSpec) -> Health:
+    """services.health asked inside the instance's own container (it must be that exact one)."""
     if not running(instance.container)[0]:
         return Health(
             False,
             f"container {instance.container[:12]} has exited; " + report(instance.container),
             exited=True,
         )
+    probe = health_probe(port, path=check.path, timeout=check.timeout, echo=True)
     result = execute(
-        instance.container, "python3", "-c", health_probe(port, echo=True), timeout=15, check=False
+        instance.container, "python3", "-c", probe, timeout=15 + check.timeout, check=False
     )
-    if result.returncode != 0:
+    status_line, _, body = result.stdout.partition("\n")
+    if result.returncode != 0 or not status_line.isdigit():
         lines = result.stderr.strip().splitlines()
-        return Health(False, f"/healthz: {lines[-1] if lines else 'no answer'}")
-    try:
-        body = json.loads(result.stdout)
-    except ValueError:
-        return Health(False, "/healthz answered a body that is not JSON")
-    return Health(True, "ok", mode=body.get("mode"), version=body.get("version"))
+        return Health(False, f"{check.path}: {lines[-1] if lines else 'no answer'}")
+    return judge(check, instance, int(status_line), body.encode())
 
 
 def track_client(instance: InstanceRecord, nginx_port: int, *, timeout: float) -> httpx.Client:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from swiftdeploy._manifest_service import status_bounds
 from swiftdeploy.containers import GENERATED_NOTE, health_probe
 from swiftdeploy.manifest import Manifest
 
 
 def app_environment(manifest: Manifest, mode: str, version_var: str) -> dict[str, str]:
-    """MODE, APP_VERSION (from the runtime's variable, defaulting to the manifest), APP_PORT."""
+    """services.env, then MODE, APP_VERSION (from the runtime's variable, defaulting to the
+    manifest) and APP_PORT.
+
+    The operator's values are data: `$` is doubled, so Compose and `docker stack deploy`
+    pass it through instead of interpolating a variable (names are [A-Z_][A-Z0-9_]* and
+    never one of ours, so they need nothing).
+    """
     svc = manifest.services
     return {
+        **{name: value.replace("$", "$$") for name, value in svc.env.items()},
         "MODE": mode,
         "APP_VERSION": f"${{{version_var}:-{svc.version}}}",
         "APP_PORT": str(svc.port),
@@ -19,13 +27,29 @@ def app_environment(manifest: Manifest, mode: str, version_var: str) -> dict[str
 
 
 def app_healthcheck(manifest: Manifest) -> dict[str, Any]:
+    """services.health as the container engine's check (its restart and update decisions).
+
+    Docker's timeout is the probe's own plus a second for the interpreter to start.
+    """
+    check = manifest.services.health
+    probe = health_probe(
+        manifest.services.port,
+        path=check.path,
+        timeout=check.timeout,
+        status=status_bounds(check.status),
+    )
     return {
-        "test": ["CMD", "python3", "-c", health_probe(manifest.services.port)],
-        "interval": "2s",
-        "timeout": "3s",
+        "test": ["CMD", "python3", "-c", probe],
+        "interval": _go_duration(check.interval),
+        "timeout": _go_duration(check.timeout + 1),
         "retries": 5,
         "start_period": "10s",
     }
+
+
+def _go_duration(seconds: float) -> str:
+    """Seconds as a Go duration (`2s`, `0.5s`), the form Compose and swarm read."""
+    return f"{round(seconds, 3):g}s"
 
 
 def proxy_healthcheck(manifest: Manifest) -> dict[str, Any]:

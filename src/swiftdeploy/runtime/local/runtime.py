@@ -34,6 +34,7 @@ from swiftdeploy.nginx_conf import render_nginx
 from swiftdeploy.project import Project
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
+from swiftdeploy.runtime.health import MAX_BODY_BYTES, judge, read_at_most
 from swiftdeploy.runtime.local import preflight
 from swiftdeploy.runtime.local.layout import (
     REQUEST_LOG,
@@ -151,6 +152,7 @@ class LocalRuntime:
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()
         env = dict(os.environ)
+        env.update(self.manifest.services.env)  # never one of the names set below
         env.update(
             MODE=spec.mode,
             APP_VERSION=spec.version,
@@ -190,18 +192,16 @@ class LocalRuntime:
             return Health(
                 False, f"process {instance.pid} has exited (log: {instance.log})", exited=True
             )
+        check = self.manifest.services.health
         try:
-            with self.client(instance, timeout=2.0) as client:
-                response = client.get("/healthz")
+            with (
+                self.client(instance, timeout=check.timeout) as client,
+                client.stream("GET", check.path) as response,
+            ):
+                body = read_at_most(response, MAX_BODY_BYTES)
         except httpx.HTTPError as exc:
-            return Health(False, f"/healthz: {exc.__class__.__name__}: {exc}")
-        if response.status_code != 200:
-            return Health(False, f"/healthz answered {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            return Health(False, "/healthz answered a body that is not JSON")
-        return Health(True, "ok", mode=body.get("mode"), version=body.get("version"))
+            return Health(False, f"{check.path}: {exc.__class__.__name__}: {exc}")
+        return judge(check, instance, response.status_code, body)
 
     def stop_instance(self, state: DeploymentState, instance_id: str) -> None:
         record = state.instances.pop(instance_id, None)

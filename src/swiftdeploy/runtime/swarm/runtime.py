@@ -300,7 +300,8 @@ class SwarmRuntime:
         return record
 
     def health(self, instance: InstanceRecord) -> Health:
-        return docker.instance_health(instance, self.manifest.services.port)
+        svc = self.manifest.services
+        return docker.instance_health(instance, svc.port, svc.health)
 
     def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
         return docker.track_client(instance, self.manifest.nginx.port, timeout=timeout)
