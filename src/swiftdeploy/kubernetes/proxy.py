@@ -88,18 +88,11 @@ def nginx_objects(
         "nginx", nginx.image, nginx_container_port(manifest), probe, mounts
     )
     deployment = deployment_object(
-        names=names,
-        namespace=namespace,
-        name=names.nginx,
-        labels=labels,
-        selector=selector,
-        replicas=2,
-        uid=NGINX_UID,
-        container=container,
-        volumes=volumes,
+        names, namespace, names.nginx, labels, selector,
+        replicas=2, uid=NGINX_UID, container=container, volumes=volumes,
         # A changed nginx.conf changes the pod template, so the Deployment rolls.
         annotations={"swiftdeploy.io/config-sha256": hashlib.sha256(conf.encode()).hexdigest()},
-    )
+    )  # fmt: skip
     # The Service answers on nginx.port whatever port the container listens on.
     service = service_object(names, namespace, names.nginx, labels, selector, nginx.port)
     return [config_map, deployment, service]
@@ -158,16 +151,9 @@ def opa_objects(
     container = sidecar_container("opa", OPA_IMAGE, OPA_PORT, probe, mounts)
     container["args"] = ["run", "--server", "--addr", f"0.0.0.0:{OPA_PORT}", "/policies"]
     deployment = deployment_object(
-        names=names,
-        namespace=namespace,
-        name=names.opa,
-        labels=labels,
-        selector=selector,
-        replicas=1,
-        uid=OPA_UID,
-        container=container,
-        volumes=volumes,
+        names, namespace, names.opa, labels, selector,
+        replicas=1, uid=OPA_UID, container=container, volumes=volumes,
         annotations={"swiftdeploy.io/policy-digest": policy_digest},
-    )
+    )  # fmt: skip
     service = service_object(names, namespace, names.opa, labels, selector, OPA_PORT)
     return [config_map, deployment, service]

@@ -55,12 +55,12 @@ def empty_dirs(mounts: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[di
 
 
 def deployment_object(
-    *,
     names: Names,
     namespace: str,
     name: str,
     labels: dict[str, str],
     selector: dict[str, str],
+    *,
     replicas: int,
     uid: int,
     container: dict[str, Any],
@@ -126,17 +126,13 @@ def app_deployment(
         "resources": resource_limits("100m", "256Mi", "1"),
         "volumeMounts": mounts,
     }
+    name = names.stable if track == "stable" else names.canary
+    labels = object_labels(names, svc.name, track, svc.version)
+    selector = selector_labels(names, svc.name, track)
     return deployment_object(
-        names=names,
-        namespace=namespace,
-        name=names.stable if track == "stable" else names.canary,
-        labels=object_labels(names, svc.name, track, svc.version),
-        selector=selector_labels(names, svc.name, track),
-        replicas=replicas,
-        uid=APP_UID,
-        container=container,
-        volumes=volumes,
-    )
+        names, namespace, name, labels, selector,
+        replicas=replicas, uid=APP_UID, container=container, volumes=volumes,
+    )  # fmt: skip
 
 
 def service_object(
