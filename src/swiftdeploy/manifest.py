@@ -107,12 +107,21 @@ def _not_reserved(*reserved: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+RestartPolicy = Literal["always", "on-failure", "no"]
+
+
+def _yaml_no(value: Any) -> Any:
+    # YAML 1.1 reads a bare `no` as false: `restart: no` means the policy "no".
+    return "no" if value is False else value
+
+
 class ServicesSpec(_Section):
     name: Annotated[Name, _not_reserved("nginx", "opa", "nginx-log-init")] = "app"
     image: ImageRef
     port: Port
     mode: Literal["stable", "canary"]
     version: Version
+    restart: Annotated[RestartPolicy, BeforeValidator(_yaml_no)] = "always"
 
 
 class NginxSpec(_Section):
