@@ -78,7 +78,7 @@ def test_a_killed_stable_is_restarted_on_its_socket(project: Project) -> None:
     assert payload["previous_pid"] == first
     assert payload["attempt"] == 1
     assert payload["backoff_s"] == 0.5
-    status = project.ok("status", "--json")
+    status = project.ok("status", "--json", "--once")
     assert '"down"' not in status
 
     # A second crash, now of the supervisor's own child: its signal is known.
@@ -126,3 +126,50 @@ def test_a_killed_supervisor_is_restarted_by_the_next_deploy(project: Project) -
     os.kill(first, signal.SIGKILL)
     assert wait_for(lambda: stable_pid(project) != first)
     assert wait_for(lambda: answers_200(project))
+
+
+def test_a_canary_restarted_during_a_step_fails_its_analysis(project: Project) -> None:
+    import json
+    import subprocess
+
+    from ruamel.yaml import YAML
+
+    from lifecycle_support import Load
+
+    yaml = YAML()
+    document = yaml.load(project.manifest.read_text())
+    document["canary"] = {"steps": [20, 50, 100], "interval": "3s", "max_failed_checks": 1}
+    with project.manifest.open("w") as handle:
+        yaml.dump(document, handle)
+    data = project.root / "policies" / "canary" / "data.json"
+    data.write_text(json.dumps({**json.loads(data.read_text()), "min_requests": 20}))
+    rollout = project.root / ".swiftdeploy" / "rollout.json"
+
+    def step() -> int:
+        try:
+            return int(json.loads(rollout.read_text()).get("step", -1))
+        except (OSError, ValueError):
+            return -1
+
+    project.ok("deploy")
+    with Load(project.port, threads=4):
+        proc = subprocess.Popen(
+            project.argv("promote", "canary", "--version", "2.0.0"),
+            env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert wait_for(lambda: step() == 1, timeout=60)
+        time.sleep(0.5)  # inside step 2's analysis window
+        state = project.state()
+        instances = state["instances"]
+        assert isinstance(instances, dict)
+        canary = int(instances[state["canary"]]["pid"])
+        os.kill(canary, signal.SIGKILL)
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    assert "rolled back" in output
+    failed = [
+        e for e in project.history() if e["type"] == "rollout_analysis" and e["verdict"] == "fail"
+    ]
+    assert failed, output
+    assert failed[-1]["reasons"] == ["the canary restarted once in the last window"], failed
+    assert any(e["type"] == "instance_restarted" for e in project.history())
