@@ -322,10 +322,9 @@ class LocalRuntime:
         # instance whose socket lives in this project's run folder.
         self._adopt_orphans(state)
         stopped: list[str] = []
-        # The supervisor first: nothing restarts what is stopped next.
+        # The supervisor first: nothing restarts what is stopped next (named last: the
+        # report leads with the data plane).
         supervisor = supervisor_process.stop(self.project.state_dir / "supervisor")
-        if supervisor is not None:
-            stopped.append(f"supervisor (pid {supervisor})")
         if state.nginx is not None:
             _process.terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
             stopped.append(f"nginx (pid {state.nginx.pid})")
@@ -347,6 +346,8 @@ class LocalRuntime:
             stopped.append(f"{len(orphans)} orphaned nginx worker(s) (pids {orphans})")
         shutil.rmtree(self.run_dir, ignore_errors=True)
         shutil.rmtree(self.project.state_dir / launch.FOLDER, ignore_errors=True)
+        if supervisor is not None:
+            stopped.append(f"supervisor (pid {supervisor})")
         return stopped
 
     def _stop_orphaned_workers(self) -> list[int]:
