@@ -108,6 +108,14 @@ def _not_reserved(*reserved: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+RestartPolicy = Literal["always", "on-failure", "no"]
+
+
+def _yaml_no(value: Any) -> Any:
+    # YAML 1.1 reads a bare `no` as false: `restart: no` means the policy "no".
+    return "no" if value is False else value
+
+
 class ServicesSpec(_Section):
     name: Annotated[Name, _not_reserved("nginx", "opa", "nginx-log-init")] = "app"
     image: ImageRef
@@ -116,6 +124,7 @@ class ServicesSpec(_Section):
     version: Version
     health: HealthSpec = HealthSpec()
     env: ServiceEnv = {}
+    restart: Annotated[RestartPolicy, BeforeValidator(_yaml_no)] = "always"
 
 
 class NginxSpec(_Section):

@@ -34,6 +34,9 @@ def deploy(deployment: Deployment) -> Outcome:
         render_project(project, manifest)
         # Before nginx's first request, so the collector's coverage starts at its first line.
         collector = windows.start_collector(deployment)
+        # Compose and Swarm have no `supervise` yet: Docker's restart policy restarts theirs.
+        supervise = getattr(runtime, "supervise", None)
+        supervisor: str | None = supervise() if supervise is not None else None
         stable = state.stable_instance()
         started: list[str] = []
         with deployment.step(state, "deploy" if stable is None else None):
@@ -53,15 +56,18 @@ def deploy(deployment: Deployment) -> Outcome:
     from swiftdeploy.dashboard.supervise import start_beside
 
     dashboard = start_beside(deployment)  # only when the manifest enables it
+    restarted = [name for name in (collector, supervisor) if name]
     summary = "stack is healthy" if started else "already running; nothing to change"
-    if collector and not started:
-        summary = f"already running; restarted the {collector}"
+    if restarted and not started:
+        summary = f"already running; restarted the {' and the '.join(restarted)}"
     details = {"started": started, **tracks(state)}
     if dashboard:
         details["dashboard"] = dashboard
     if collector:
         details["collector"] = collector
-    return Outcome("deploy", bool(started or collector), summary, details)
+    if supervisor:
+        details["supervisor"] = supervisor
+    return Outcome("deploy", bool(started or restarted), summary, details)
 
 
 def start_policy_engine(deployment: Deployment, state: DeploymentState) -> None:

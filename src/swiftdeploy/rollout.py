@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from swiftdeploy import restarts
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import MetricsUnavailable, PolicyUnavailable, UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome
@@ -189,18 +190,25 @@ class Runner:
         if canary is None:
             return "fail", ["the canary is no longer running"], "", {}
         evidence: dict[str, Any] = {}
+        since = time.time()  # the step's traffic: from now, a whole interval
         try:
             figures = judge_window(
                 deployment,
                 state,
                 self.spec.interval,
-                since=time.time(),  # the step's traffic: from now, a whole interval
+                since=since,
                 progress=lambda _elapsed, _total: self._check_controls(),
                 sleep=self.sleep,
                 evidence=evidence,
             )
         except MetricsUnavailable as exc:
             return "fail", [f"metrics unavailable: {exc.message}"], "", evidence
+        # A canary its supervisor keeps restarting fails the check, whatever its figures
+        # (each life may look healthy); restarts.json holds what the history records.
+        restarted = restarts.count_since(deployment.project.state_dir, canary.id, since)
+        if restarted:
+            times = "once" if restarted == 1 else f"{restarted} times"
+            return "fail", [f"the canary restarted {times} in the last window"], "", evidence
         policy_input = promotion_input(
             rollout.version,
             figures,

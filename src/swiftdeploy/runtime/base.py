@@ -92,6 +92,12 @@ class Runtime(Protocol):
         runtime has no collector yet, and the gates read the service's /metrics)."""
         ...
 
+    def supervise(self) -> str | None:
+        """Start (or adopt) what restarts an instance that exited on its own, per
+        `services.restart`; what was started, for `deploy`'s output (None: adopted, or the
+        platform restarts them itself)."""
+        ...
+
     def data_plane_down(self, state: DeploymentState) -> bool:
         """No proxy serves, whatever instances still run behind it."""
         ...

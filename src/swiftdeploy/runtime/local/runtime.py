@@ -35,7 +35,7 @@ from swiftdeploy.project import Project
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.health import MAX_BODY_BYTES, judge, read_at_most
-from swiftdeploy.runtime.local import preflight
+from swiftdeploy.runtime.local import launch, preflight, supervisor_process
 from swiftdeploy.runtime.local.layout import (
     REQUEST_LOG,
     ROOT_RUN_BASE,
@@ -163,7 +163,11 @@ class LocalRuntime:
         if spec.chaos_token:
             env["CHAOS_TOKEN"] = spec.chaos_token
         log_path = self.project.logs_dir / f"{instance_id}.log"
-        pid = _process.spawn(self._service_argv(socket_path), env=env, log_path=log_path)
+        argv = self._service_argv(socket_path)
+        # Before the spawn: the supervisor respawns an instance only from its launch file.
+        again = launch.Launch(argv=argv, env=env, log=str(log_path), socket=str(socket_path))
+        launch.write(self.project.state_dir, instance_id, again)
+        pid = _process.spawn(argv, env=env, log_path=log_path)
         record = InstanceRecord(
             id=instance_id,
             track=spec.track,
@@ -210,6 +214,17 @@ class LocalRuntime:
         _process.terminate(record.pid, marker=_socket_path(record.address), timeout=DRAIN_TIMEOUT_S)
         with contextlib.suppress(FileNotFoundError):
             Path(_socket_path(record.address)).unlink()
+        launch.remove(self.project.state_dir, instance_id)
+
+    def supervise(self) -> str | None:
+        """Start (or adopt) the supervisor that restarts exited instances (supervisor.py)."""
+        found = supervisor_process.ensure_running(
+            self.project.state_dir / "supervisor",
+            self.project.manifest_path,
+            self.manifest.services.restart,
+            process_log=self.project.logs_dir / "supervisor.log",
+        )
+        return f"supervisor (pid {found.pid})" if found.started else None
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -307,6 +322,9 @@ class LocalRuntime:
         # instance whose socket lives in this project's run folder.
         self._adopt_orphans(state)
         stopped: list[str] = []
+        # The supervisor first: nothing restarts what is stopped next (named last: the
+        # report leads with the data plane).
+        supervisor = supervisor_process.stop(self.project.state_dir / "supervisor")
         if state.nginx is not None:
             _process.terminate(state.nginx.pid, marker=state.nginx.config, sig=signal.SIGQUIT)
             stopped.append(f"nginx (pid {state.nginx.pid})")
@@ -327,6 +345,9 @@ class LocalRuntime:
         if orphans:
             stopped.append(f"{len(orphans)} orphaned nginx worker(s) (pids {orphans})")
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        shutil.rmtree(self.project.state_dir / launch.FOLDER, ignore_errors=True)
+        if supervisor is not None:
+            stopped.append(f"supervisor (pid {supervisor})")
         return stopped
 
     def _stop_orphaned_workers(self) -> list[int]:
