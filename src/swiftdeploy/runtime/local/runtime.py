@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import psutil
 
 from swiftdeploy import _process
+from swiftdeploy.artifact import Artifact
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
@@ -33,7 +33,7 @@ from swiftdeploy.nginx_conf import render_nginx
 from swiftdeploy.project import Project
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
-from swiftdeploy.runtime.local import preflight
+from swiftdeploy.runtime.local import command, preflight
 from swiftdeploy.runtime.local.layout import (
     ROOT_RUN_BASE,
     SLOTS,
@@ -68,6 +68,9 @@ class LocalRuntime:
     @classmethod
     def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
         return preflight.check_service(manifest), preflight.check_nginx(manifest)
+
+    def artifact(self, version: str) -> Artifact:
+        return command.resolve(self.manifest, self.project.root, version)
 
     def __init__(self, project: Project, manifest: Manifest) -> None:
         self.project = project
@@ -166,7 +169,8 @@ class LocalRuntime:
         if spec.chaos_token:
             env["CHAOS_TOKEN"] = spec.chaos_token
         log_path = self.project.logs_dir / f"{instance_id}.log"
-        pid = _process.spawn(self._service_argv(socket_path), env=env, log_path=log_path)
+        argv = command.argv(spec.artifact, self.manifest, socket_path)
+        pid = _process.spawn(argv, env=env, log_path=log_path)
         record = InstanceRecord(
             id=instance_id,
             track=spec.track,
@@ -176,15 +180,10 @@ class LocalRuntime:
             address=f"unix:{socket_path}",
             log=str(log_path),
             started_at=iso_utc(stamp, timespec="microseconds"),
+            artifact=spec.artifact.as_dict() if spec.artifact else None,
         )
         state.instances[instance_id] = record
         return record
-
-    def _service_argv(self, socket_path: Path) -> list[str]:
-        command = self.manifest.local.command
-        if not command:
-            return [sys.executable, "-m", "swiftdeploy.demo"]
-        return [part.replace("{socket}", str(socket_path)) for part in command]
 
     def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
         transport = httpx.HTTPTransport(uds=_socket_path(instance.address))
