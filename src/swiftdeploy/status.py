@@ -17,8 +17,10 @@ from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
+from swiftdeploy.release import describe
 from swiftdeploy.rollout import load_rollout
 from swiftdeploy.scrape_cache import ScrapeCache
+from swiftdeploy.state import InstanceRecord
 from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
 
 Clock = Callable[[], float]
@@ -61,16 +63,14 @@ class Sampler:
             now = self.clock()
             scraped = try_scrape(runtime, instance)
             if isinstance(scraped, str):
-                tracks.append(_unavailable(name, instance.version, scraped))
+                tracks.append(_unavailable(name, instance, scraped))
                 self.previous.pop(instance.id, None)
                 continue
             fresh[instance.id] = scraped
             before = self.previous.get(instance.id)
             self.previous[instance.id] = (now, scraped)
             if before is None:
-                tracks.append(
-                    _unavailable(name, instance.version, "first scrape; waiting for a window")
-                )
+                tracks.append(_unavailable(name, instance, "first scrape; waiting for a window"))
                 continue
             stats = window(before[1], scraped, max(now - before[0], 1e-3))
             track_figures = figures(stats)
@@ -89,6 +89,7 @@ class Sampler:
                     chaos=scraped.chaos or "none",
                     available=True,
                     reason="",
+                    artifact=describe(instance),
                 )
             )
         if fresh:
@@ -168,10 +169,10 @@ def record(deployment: Deployment, sample: DashboardSample) -> None:
     deployment.history.append("status_sample", to_history_record(sample))
 
 
-def _unavailable(track: str, version: str, reason: str) -> TrackSample:
+def _unavailable(track: str, instance: InstanceRecord, reason: str) -> TrackSample:
     return TrackSample(
         track=track,
-        version=version,
+        version=instance.version,
         req_per_s=None,
         p99_ms=None,
         error_rate=None,
@@ -179,4 +180,5 @@ def _unavailable(track: str, version: str, reason: str) -> TrackSample:
         chaos="unknown",
         available=False,
         reason=reason,
+        artifact=describe(instance),
     )

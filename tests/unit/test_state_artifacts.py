@@ -98,3 +98,12 @@ def test_the_same_bits_means_same_reference_id_and_version() -> None:
     assert not OLD.same_bits(Artifact("image", "app:latest", NEW.id, "1.0.0"))  # re-tagged
     assert not OLD.same_bits(Artifact("image", "app:latest", OLD.id, "1.0.1"))
     assert not OLD.same_bits(None)
+
+
+def test_the_audit_report_names_what_each_track_ran() -> None:
+    from swiftdeploy.audit import _lifecycle_details
+
+    line = _lifecycle_details("promote", {"from": "stable", "to": "canary", **tracks(_state())})
+    assert "stable_runs=app:latest (aaaaaaaaaaaa) v1.0.0" in line
+    assert "canary_runs=app:1.1.0 (bbbbbbbbbbbb) v1.1.0" in line
+    assert "runs" not in _lifecycle_details("promote", {"from": "stable", "to": "canary"})
