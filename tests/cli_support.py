@@ -128,3 +128,14 @@ class Cli:
     def infra_data(self, data: Mapping[str, float]) -> None:
         """Replace the infra policy's data: the shipped limits judge this busy host's load."""
         (self.root / "policies" / "infra" / "data.json").write_text(json.dumps(data))
+
+
+def demo_artifact(version: str) -> str:
+    """How plans and outcomes name the demo service (no local.command) at version: this
+    interpreter's fingerprint, as the CLI run by run_cli resolves it."""
+    import dataclasses
+
+    from swiftdeploy.artifact import DEMO_REF, resolve_command
+
+    found = resolve_command([sys.executable, "-m", "swiftdeploy.demo"], version)
+    return dataclasses.replace(found, ref=DEMO_REF).describe()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from swiftdeploy import _process
 from swiftdeploy.errors import StateError, UsageError
 
 Kind = Literal["image", "command"]
+# The demo service, when the manifest names no local.command: the interpreter running
+# SwiftDeploy starts it, whatever its path on this host.
+DEMO_REF = "python -m swiftdeploy.demo"
 _HASH_CHUNK = 1 << 20
 
 
@@ -32,7 +36,7 @@ class Artifact:
     """One track's artifact: `ref` as the operator wrote it, `id` what it resolved to."""
 
     kind: Kind
-    ref: str  # image reference, or the command line joined by spaces
+    ref: str  # image reference, or the command line (shlex-joined, so it splits back)
     id: str  # sha256:… image ID, or sha256:… of the executable's bytes
     version: str
     executable: str = ""  # the command's resolved executable (empty for images)
@@ -46,6 +50,29 @@ class Artifact:
     def pinned_ref(self) -> str:
         """What to start so the same bits run again: the image ID, or the command as given."""
         return self.id if self.kind == "image" else self.ref
+
+    @property
+    def argv(self) -> list[str]:
+        """A command's argument list, as it was resolved (images have none)."""
+        return shlex.split(self.ref) if self.kind == "command" else []
+
+    def same_bits(self, other: Artifact | None) -> bool:
+        """Would `other` run exactly this: same reference, same ID, same version."""
+        return other is not None and (self.ref, self.id, self.version) == (
+            other.ref,
+            other.id,
+            other.version,
+        )
+
+    def manifest_values(self) -> dict[tuple[str, str], object]:
+        """The manifest values that describe this artifact as the desired release (for
+        manifest_edit.set_values): services.image, or local.command (absent for the demo)."""
+        values: dict[tuple[str, str], object] = {("services", "version"): self.version}
+        if self.kind == "image":
+            values["services", "image"] = self.ref
+        else:
+            values["local", "command"] = None if self.ref == DEMO_REF else self.argv
+        return values
 
     def describe(self) -> str:
         """One line for status, history and reports: `app:1.1.0 (3fa2c1d4e5f6) v1.1.0`."""
@@ -110,7 +137,7 @@ def resolve_command(
     executable = os.path.realpath(found)
     return Artifact(
         kind="command",
-        ref=" ".join(argv),
+        ref=shlex.join(argv),
         id=f"sha256:{_file_sha256(Path(executable))}",
         version=version,
         executable=executable,

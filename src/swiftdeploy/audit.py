@@ -178,7 +178,25 @@ def _lifecycle_details(kind: str, event: dict[str, Any]) -> str:
         "rollout": ("phase", "version", "step", "weight", "message"),
         "reconcile": ("interrupted", "stopped"),
     }[kind]
-    return _kv({k: event[k] for k in keys if k in event})
+    return _kv({k: event[k] for k in keys if k in event} | _artifacts(event))
+
+
+def _artifacts(event: dict[str, Any]) -> dict[str, str]:
+    """What each track ran after the event (`stable_runs=app:1.1.0 (3fa2c1d4e5f6) v1.1.0`):
+    events recorded before artifacts were have none."""
+    from swiftdeploy.artifact import Artifact
+    from swiftdeploy.errors import StateError
+
+    recorded = event.get("artifacts")
+    found: dict[str, str] = {}
+    for track in ("stable", "canary"):
+        data = recorded.get(track) if isinstance(recorded, dict) else None
+        if isinstance(data, dict):
+            try:
+                found[f"{track}_runs"] = Artifact.from_dict(data, where="history").describe()
+            except StateError:
+                continue
+    return found
 
 
 def _num(value: object) -> float | None:

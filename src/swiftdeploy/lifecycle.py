@@ -23,6 +23,7 @@ from swiftdeploy.runtime.base import Health, InstanceSpec, Runtime
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
+    from swiftdeploy.artifact import Artifact
     from swiftdeploy.policy.decision import Decision
     from swiftdeploy.policy.engines import PolicyEngine
     from swiftdeploy.policy.events import PolicyEvent
@@ -169,20 +170,46 @@ class Deployment:
         while not (health.healthy and health.mode == spec.mode):
             left = deadline - time.monotonic()
             if left <= 0 or health.exited:
-                self.runtime.stop_instance(state, record.id)
-                self.runtime.save(state)
                 within = "" if health.exited else f" within {timeout:g}s"
-                raise HealthTimeout(
-                    f"{record.id} did not become healthy{within}: "
-                    f"{_last_answer(health, spec.mode)}",
-                    hint=f"see its log: {record.log}",
-                )
+                self._never_healthy(state, record, _last_answer(health, spec.mode), within)
             # Short pauses first (a fast service gets its traffic fast), then every interval.
             time.sleep(min(pause, left))
             pause = min(pause * 2, check.interval)
             health = self.runtime.health(record)
         self.reporter.tag("OK", f"{record.id} is healthy (mode={health.mode})", style="green")
         return record
+
+    def _never_healthy(
+        self, state: DeploymentState, record: InstanceRecord, detail: str, within: str
+    ) -> None:
+        """Stop an instance that did not become healthy (it never had traffic), record why
+        (its last health answer and the tail of its log) and raise HealthTimeout."""
+        from swiftdeploy.runtime.logs import tail
+
+        log_tail = tail(record)
+        self.runtime.stop_instance(state, record.id)
+        self.runtime.save(state)
+        self.history.append(
+            "health_failed",
+            {
+                "instance": record.id,
+                "track": record.track,
+                "version": record.version,
+                "artifact": record.artifact,
+                "health": detail,
+                "log_tail": log_tail,
+            },
+        )
+        said = f"; its log ends: {' | '.join(log_tail)}" if log_tail else ""
+        raise HealthTimeout(
+            f"{record.id} did not become healthy{within}: {detail}{said}",
+            hint=f"it was stopped before any traffic reached it; see its log: {record.log}",
+        )
+
+    def desired(self, version: str | None = None) -> Artifact:
+        """The manifest's artifact (at `version`, default services.version), resolved now:
+        ArtifactMissing (a usage error) before anything changes when it does not exist."""
+        return self.runtime.artifact(version or self.manifest.services.version)
 
     def decide(self, domain: str, policy_input: dict[str, Any]) -> Decision:
         """Ask the policy engine and return its decision, allowed or not.
@@ -245,14 +272,46 @@ class Deployment:
             atomic_write(path, secrets.token_urlsafe(24) + "\n", mode=0o600)
         return path.read_text().strip()
 
-    def set_mode(self, mode: str) -> None:
-        """Record the new mode in the manifest (only that value) and re-render the files."""
+    def set_mode(self, mode: str, stable: InstanceRecord | None = None) -> list[str]:
+        """Record the new mode in the manifest and re-render the files; with `stable`, also
+        bring the manifest's release (image or command, version) back in line with what
+        stable runs. Returns the values that changed, for the operator."""
         from swiftdeploy.init import render_project
-        from swiftdeploy.manifest_edit import set_service_mode
+        from swiftdeploy.manifest_edit import set_values
 
-        if set_service_mode(self.project.manifest_path, mode):
+        edits: dict[tuple[str, str], object] = {("services", "mode"): mode}
+        pinned = stable.pinned() if stable is not None else None
+        if pinned is not None and not pinned.same_bits(self._desired_or_none(pinned.version)):
+            edits.update(pinned.manifest_values())
+        before = self.manifest.model_dump()
+        if set_values(self.project.manifest_path, edits):
             self.manifest = load_manifest(self.project.manifest_path)
         render_project(self.project, self.manifest)
+        after = self.manifest.model_dump()
+        return [
+            f"{section}.{key}"
+            for section, key in edits
+            if (section, key) != ("services", "mode")
+            and before.get(section, {}).get(key) != after.get(section, {}).get(key)
+        ]
+
+    def set_release(self, artifact_values: dict[tuple[str, str], object]) -> None:
+        """Write the desired release (`promote canary --image/--version`) into the manifest,
+        comment-preserving, and use it from now on."""
+        from swiftdeploy.manifest_edit import set_values
+
+        if set_values(self.project.manifest_path, artifact_values):
+            self.manifest = load_manifest(self.project.manifest_path)
+            # Before anything runs in this command: the runtime reads the manifest afresh.
+            self.runtime = runtime_for(self.runtime.name, self.project, self.manifest)
+
+    def _desired_or_none(self, version: str) -> Artifact | None:
+        from swiftdeploy.artifact import ArtifactMissing
+
+        try:
+            return self.runtime.artifact(version)
+        except ArtifactMissing:
+            return None
 
 
 def _anchor_sink(manifest: Manifest) -> Any:

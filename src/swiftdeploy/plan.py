@@ -15,7 +15,8 @@ from typing import Any
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.manifest import parse_manifest
-from swiftdeploy.manifest_edit import with_service_mode
+from swiftdeploy.manifest_edit import Edits, with_values
+from swiftdeploy.release import describe
 
 
 @dataclass
@@ -53,9 +54,10 @@ def plan(
     mode_after: str | None = None,
     domain: str | None = None,
     policy_input: dict[str, Any] | None = None,
+    edits: Edits | None = None,
 ) -> Plan:
     result = Plan(action=action, steps=steps, domain=domain, policy_input=policy_input or {})
-    result.diffs = file_diffs(deployment, mode_after)
+    result.diffs = file_diffs(deployment, mode_after, edits)
     if domain is not None:
         from swiftdeploy.policy import engine_for
 
@@ -69,13 +71,18 @@ def plan(
     return result
 
 
-def file_diffs(deployment: Deployment, mode_after: str | None) -> dict[str, str]:
+def file_diffs(
+    deployment: Deployment, mode_after: str | None, edits: Edits | None = None
+) -> dict[str, str]:
     """Unified diffs of the manifest and generated files the command would rewrite."""
     from swiftdeploy.init import expected_files
 
     project = deployment.project
     original = project.manifest_path.read_text()
-    text = with_service_mode(original, mode_after) if mode_after else original
+    changes = dict(edits or {})
+    if mode_after:
+        changes["services", "mode"] = mode_after
+    text = with_values(original, changes) if changes else original
     manifest = parse_manifest(text.encode(), str(project.manifest_path))
     wanted = {project.manifest_path: text}
     wanted.update(expected_files(project, manifest, hashlib.sha256(text.encode()).hexdigest()))
@@ -96,29 +103,44 @@ def file_diffs(deployment: Deployment, mode_after: str | None) -> dict[str, str]
 
 def plan_deploy(deployment: Deployment) -> Plan:
     from swiftdeploy.policy.facts import infra_facts
+    from swiftdeploy.release import replaces
 
+    desired = deployment.desired()  # a missing image or command is refused here too
     state = deployment.runtime.load()
     manifest = deployment.manifest
-    if state.stable_instance() is None:
-        steps = [f"start stable {manifest.services.version} and route all traffic to it"]
+    stable = state.stable_instance()
+    if stable is None:
+        steps = [f"start stable {desired.describe()} and route all traffic to it"]
         if manifest.services.mode == "canary":
             steps.append(f"start a canary at {manifest.canary.weight}% of traffic")
+    elif replaces(state, desired, manifest.services.mode):
+        steps = [
+            f"replace stable {describe(stable)} with {desired.describe()} without downtime",
+            "start it beside the old one, health-check it, switch all traffic to it",
+            f"drain and stop {stable.id}",
+        ]
     else:
-        steps = ["start nothing: the stack is already running"]
+        steps = [f"start nothing: the stack is already running ({describe(stable)})"]
     facts = infra_facts(deployment.project.root)
     return plan(deployment, "deploy", steps=steps, domain="infra", policy_input=facts)
 
 
-def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
+def plan_promote_canary(deployment: Deployment, edits: Edits) -> Plan:
     from swiftdeploy.policy.facts import canary_start_input
+    from swiftdeploy.promote import desired_after
     from swiftdeploy.rollout_step import planned_steps
 
+    artifact = desired_after(deployment, edits) if edits else deployment.desired()
     state = deployment.runtime.load()
-    target = version or deployment.manifest.services.version
     current = state.mode
     weights = planned_steps(deployment.manifest.canary)
-    steps = [f"start canary {target} beside stable", f"shift traffic to it: {weights} %"]
-    policy_input = canary_start_input(current, target)
+    stable = state.stable_instance()
+    beside = f" ({describe(stable)}, which keeps running it)" if stable else ""
+    steps = [
+        f"start canary {artifact.describe()} beside stable{beside}",
+        f"shift traffic to it: {weights} %",
+    ]
+    policy_input = canary_start_input(current, artifact.version)
     return plan(
         deployment,
         "promote canary",
@@ -126,6 +148,7 @@ def plan_promote_canary(deployment: Deployment, version: str | None) -> Plan:
         mode_after="canary",
         domain="canary",
         policy_input=policy_input,
+        edits=edits,
     )
 
 
@@ -139,7 +162,7 @@ def plan_promote_stable(deployment: Deployment, window_s: float | None) -> Plan:
         raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
     policy_input = measure_promotion(deployment, state, canary, window_s)
     steps = [
-        f"start stable {canary.version}, move all traffic to it",
+        f"start stable {describe(canary)}, move all traffic to it",
         "drain and stop the old stable and the canary",
     ]
     return plan(
@@ -154,10 +177,13 @@ def plan_promote_stable(deployment: Deployment, window_s: float | None) -> Plan:
 
 def plan_rollback(deployment: Deployment) -> Plan:
     state = deployment.runtime.load()
-    canary = state.canary_instance()
+    canary, stable = state.canary_instance(), state.stable_instance()
+    pinned = stable.pinned() if stable is not None else None
     steps = (
-        [f"move all traffic to stable, drain and stop canary {canary.version}"]
+        [f"move all traffic to stable {describe(stable)}, drain and stop canary {describe(canary)}"]
         if canary
         else ["nothing to roll back: no canary is running"]
     )
-    return plan(deployment, "rollback", steps=steps, mode_after="stable")
+    # The manifest goes back to what stable runs (the diff shows it).
+    edits = pinned.manifest_values() if canary and pinned else None
+    return plan(deployment, "rollback", steps=steps, mode_after="stable", edits=edits)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from swiftdeploy.errors import UsageError
 
 if TYPE_CHECKING:
+    from swiftdeploy.artifact import Artifact
     from swiftdeploy.lifecycle import Deployment, Outcome
+    from swiftdeploy.manifest_edit import Edits
     from swiftdeploy.plan import Plan
 
 
@@ -27,6 +29,7 @@ class PromoteRequest:
     control: str | None = None  # "pause", "resume" or "abort"
     set_weight: int | None = None
     dry_run: bool = False
+    image: str | None = None  # a new canary's image (services.image, written back)
 
     @property
     def steering(self) -> bool:
@@ -39,6 +42,30 @@ def check(request: PromoteRequest) -> None:
         raise UsageError("give either TARGET (canary|stable) or one rollout control flag")
     if request.dry_run and request.steering:
         raise UsageError("--dry-run applies to 'promote canary|stable'")
+    if request.target != "canary" and (request.image or request.version):
+        raise UsageError("--image and --version apply to 'promote canary'")
+
+
+def release_edits(request: PromoteRequest) -> dict[tuple[str, str], object]:
+    """The manifest values `--image` / `--version` set."""
+    edits: dict[tuple[str, str], object] = {}
+    if request.image:
+        edits["services", "image"] = request.image
+    if request.version:
+        edits["services", "version"] = request.version
+    return edits
+
+
+def desired_after(deployment: Deployment, edits: Edits) -> Artifact:
+    """The artifact the manifest would name with `edits`, resolved now (ArtifactMissing)."""
+    from swiftdeploy.manifest import parse_manifest
+    from swiftdeploy.manifest_edit import with_values
+
+    project = deployment.project
+    text = with_values(project.manifest_path.read_text(), edits)
+    manifest = parse_manifest(text.encode(), str(project.manifest_path))
+    runtime = type(deployment.runtime)(project, manifest)
+    return runtime.artifact(manifest.services.version)
 
 
 def progressive(deployment: Deployment, request: PromoteRequest) -> bool:
@@ -55,7 +82,7 @@ def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
         from swiftdeploy.plan import plan_promote_canary, plan_promote_stable
 
         if request.target == "canary":
-            return plan_promote_canary(deployment, request.version)
+            return plan_promote_canary(deployment, release_edits(request))
         return plan_promote_stable(deployment, request.window_s)
     if request.steering:
         from swiftdeploy.rollout import control
@@ -66,6 +93,12 @@ def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
         # single-step case, which nothing walks (see rollout.single_step).
         from swiftdeploy.rollout import Runner, single_step
 
+        edits = release_edits(request)
+        if edits:
+            # Resolved first (a missing image is refused before anything changes), then
+            # written: the manifest is the desired release, and the canary starts from it.
+            desired_after(deployment, edits)
+            deployment.set_release(edits)
         if progressive(deployment, request):
             return Runner(deployment).run(version=request.version)
         return single_step(deployment, version=request.version)

@@ -17,15 +17,22 @@ from swiftdeploy.runtime.base import InstanceSpec
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
+    from swiftdeploy.artifact import Artifact
+    from swiftdeploy.manifest import Manifest
     from swiftdeploy.plan import Plan
 
 
 def deploy(deployment: Deployment) -> Outcome:
-    """Gate on the host's facts, render, start stable (and canary if the manifest says so)."""
+    """Gate on the host's facts, render, start stable (and canary if the manifest says so).
+
+    On a running stack whose manifest names another artifact than stable runs (and no
+    canary), stable is replaced without downtime (replace_stable); otherwise a no-op.
+    """
     from swiftdeploy.init import render_project
     from swiftdeploy.policy.facts import infra_facts
 
     project, manifest, runtime = deployment.project, deployment.manifest, deployment.runtime
+    desired = deployment.desired()  # refused here, before anything changes, if it is missing
     with project.lock("deploy"):
         state = deployment.reconcile()
         start_policy_engine(deployment, state)
@@ -39,20 +46,24 @@ def deploy(deployment: Deployment) -> Outcome:
         supervisor: str | None = supervise() if supervise is not None else None
         stable = state.stable_instance()
         started: list[str] = []
+        replaced = stable if replaces(state, desired, manifest.services.mode) else None
+        if replaced is not None:
+            started.append(replace_stable(deployment, state, desired).id)
         with deployment.step(state, "deploy" if stable is None else None):
             if stable is None:
-                spec = InstanceSpec("stable", "stable", manifest.services.version, None)
+                spec = InstanceSpec("stable", "stable", desired.version, None, desired)
                 record = deployment.start_and_wait(state, spec)
                 state.stable = record.id
                 started.append(record.id)
             if manifest.services.mode == "canary" and state.canary is None:
-                record = start_canary(deployment, state, manifest.services.version)
+                record = start_canary(deployment, state, desired.version, desired)
                 started.append(record.id)
             runtime.route(state)
             stop_all_but(deployment, state, {i for i in (state.stable, state.canary) if i})
-        deployment.history.append(
-            "deploy", {"mode": manifest.services.mode, "started": started, **tracks(state)}
-        )
+        event: dict[str, Any] = {"mode": manifest.services.mode, "started": started}
+        if replaced is not None:
+            event["replaced"] = replaced.id
+        deployment.history.append("deploy", {**event, **tracks(state)})
     from swiftdeploy.dashboard.supervise import start_beside
 
     dashboard = start_beside(deployment)  # only when the manifest enables it
@@ -60,6 +71,8 @@ def deploy(deployment: Deployment) -> Outcome:
     summary = "stack is healthy" if started else "already running; nothing to change"
     if restarted and not started:
         summary = f"already running; restarted the {' and the '.join(restarted)}"
+    if replaced is not None:
+        summary = f"stable replaced: {describe(state.stable_instance())} (was {describe(replaced)})"
     details = {"started": started, **tracks(state)}
     if dashboard:
         details["dashboard"] = dashboard
@@ -68,6 +81,34 @@ def deploy(deployment: Deployment) -> Outcome:
     if supervisor:
         details["supervisor"] = supervisor
     return Outcome("deploy", bool(started or restarted), summary, details)
+
+
+def replaces(state: DeploymentState, desired: Artifact, mode: str) -> bool:
+    """Does `deploy` replace stable: it runs a recorded artifact other than the manifest's,
+    the manifest asks for stable mode (in canary mode, deploy starts the new artifact as a
+    canary) and no canary runs (a canary is finished by `promote stable` or `rollback`)."""
+    stable = state.stable_instance()
+    pinned = stable.pinned() if stable is not None else None
+    if pinned is None or state.canary is not None or mode != "stable":
+        return False
+    return not pinned.same_bits(desired)
+
+
+def replace_stable(
+    deployment: Deployment, state: DeploymentState, desired: Artifact
+) -> InstanceRecord:
+    """Zero-downtime replacement of stable, the way Kamal deploys: start the new artifact
+    beside the old (on the canary track, with no share of traffic), health-check it, then
+    make it stable — which switches traffic to it and drains and stops the old one."""
+    runtime = deployment.runtime
+    deployment.reporter.step(f"Replacing stable with {desired.describe()}")
+    with deployment.step(state, "deploy replace stable"):
+        spec = InstanceSpec("canary", "canary", desired.version, None, desired)
+        beside = deployment.start_and_wait(state, spec)
+        state.canary, state.canary_weight = beside.id, 0
+        runtime.route(state)
+        runtime.save(state)
+    return make_canary_stable(deployment, state, beside, record_as=None)
 
 
 def start_policy_engine(deployment: Deployment, state: DeploymentState) -> None:
@@ -89,31 +130,44 @@ def promote_stable(deployment: Deployment, *, window_s: float | None = None) -> 
             raise UsageError("no canary is running", hint="run 'swiftdeploy promote canary' first")
         policy_input = windows.measure_promotion(deployment, state, canary, window_s)
         deployment.ask_policy("canary", policy_input)
-        make_canary_stable(deployment, state, canary)
-    return Outcome("promote", True, f"version {canary.version} is now stable", tracks(state))
+        record = make_canary_stable(deployment, state, canary)
+    summary = f"version {canary.version} is now stable: {describe(record)}"
+    return Outcome("promote", True, summary, tracks(state))
 
 
 def make_canary_stable(
-    deployment: Deployment, state: DeploymentState, canary: InstanceRecord
+    deployment: Deployment,
+    state: DeploymentState,
+    canary: InstanceRecord,
+    *,
+    record_as: str | None = "promote",
 ) -> InstanceRecord:
-    """Start a stable instance of the canary's version, switch to it, drain the others."""
+    """Start a stable instance of the canary's artifact, switch to it, drain the others.
+
+    Records a `promote` event unless record_as is None (deploy's replacement records its own).
+    """
     runtime = deployment.runtime
     with deployment.step(state, "promote stable"):
-        spec = InstanceSpec("stable", "stable", canary.version, None)
+        spec = InstanceSpec("stable", "stable", canary.version, None, canary.pinned())
         record = deployment.start_and_wait(state, spec)
         state.stable, state.canary, state.canary_weight = record.id, None, 0
         runtime.route(state)
         runtime.save(state)  # traffic is on the new stable before the old ones drain
         stop_all_but(deployment, state, {record.id})
-    deployment.set_mode("stable")
-    deployment.history.append(
-        "promote", {"from": "canary", "to": "stable", "version": canary.version, **tracks(state)}
-    )
+    deployment.set_mode("stable", stable=record)
+    if record_as is not None:
+        deployment.history.append(
+            record_as,
+            {"from": "canary", "to": "stable", "version": canary.version, **tracks(state)},
+        )
     return record
 
 
 def back_to_stable(deployment: Deployment, state: DeploymentState) -> InstanceRecord | None:
-    """All traffic to stable, the canary drained and stopped; returns the stopped canary."""
+    """All traffic to stable, the canary drained and stopped; returns the stopped canary.
+
+    Stable's artifact is untouched, and the manifest is brought back in line with it.
+    """
     runtime = deployment.runtime
     stable = require_running(state)
     canary = state.canary_instance()
@@ -125,7 +179,12 @@ def back_to_stable(deployment: Deployment, state: DeploymentState) -> InstanceRe
             # leaves the canary an orphan (stopped on reconcile), never back on traffic.
             runtime.save(state)
             stop_all_but(deployment, state, {stable.id})
-    deployment.set_mode("stable")
+    realigned = deployment.set_mode("stable", stable=stable)
+    if realigned:
+        deployment.reporter.info(
+            f"manifest.yaml: {', '.join(realigned)} set back to what stable runs "
+            f"({describe(stable)})"
+        )
     return canary
 
 
@@ -133,17 +192,33 @@ def rollback(deployment: Deployment) -> Outcome:
     with deployment.project.lock("rollback"):
         state = deployment.reconcile()
         stable = require_running(state)
+        before = deployment.manifest
         canary = back_to_stable(deployment, state)
+        realigned = _release_of(deployment.manifest) != _release_of(before)
         deployment.history.append(
-            "rollback", {"stopped": canary.id if canary else None, **tracks(state)}
+            "rollback",
+            {"stopped": canary.id if canary else None, "manifest_realigned": realigned}
+            | tracks(state),
         )
     if canary is None:
         return Outcome("rollback", False, "no canary was running; all traffic is on stable")
-    return Outcome("rollback", True, f"all traffic back on stable {stable.version}", tracks(state))
+    summary = f"all traffic back on stable {stable.version}: {describe(stable)}"
+    if realigned:
+        summary += "; manifest.yaml set back to what stable runs"
+    return Outcome("rollback", True, summary, tracks(state))
 
 
-def start_canary(deployment: Deployment, state: DeploymentState, version: str) -> InstanceRecord:
-    spec = InstanceSpec("canary", "canary", version, deployment.chaos_token())
+def _release_of(manifest: Manifest) -> tuple[object, ...]:
+    return manifest.services.image, manifest.services.version, manifest.local.command
+
+
+def start_canary(
+    deployment: Deployment,
+    state: DeploymentState,
+    version: str,
+    artifact: Artifact | None = None,
+) -> InstanceRecord:
+    spec = InstanceSpec("canary", "canary", version, deployment.chaos_token(), artifact)
     record = deployment.start_and_wait(state, spec)
     state.canary = record.id
     state.canary_weight = deployment.manifest.canary.weight
@@ -151,12 +226,26 @@ def start_canary(deployment: Deployment, state: DeploymentState, version: str) -
 
 
 def tracks(state: DeploymentState) -> dict[str, Any]:
+    """Each track's version and artifact (as recorded), and the canary's share."""
     stable, canary = state.stable_instance(), state.canary_instance()
     return {
         "stable": stable.version if stable else None,
         "canary": canary.version if canary else None,
         "canary_weight": state.canary_weight,
+        "artifacts": {
+            "stable": stable.artifact if stable else None,
+            "canary": canary.artifact if canary else None,
+        },
     }
+
+
+def describe(record: InstanceRecord | None) -> str:
+    """One line naming what an instance runs: its artifact, or (recorded before artifacts
+    were) its version."""
+    if record is None:
+        return "nothing"
+    pinned = record.pinned()
+    return pinned.describe() if pinned is not None else f"version {record.version}"
 
 
 def deploy_command(deployment: Deployment, *, dry_run: bool = False) -> Outcome | Plan:

@@ -10,12 +10,16 @@ operator's own `promote stable` or `rollback`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from swiftdeploy.lifecycle import Deployment, require_running, stop_all_but
 from swiftdeploy.manifest import CanarySpec
 from swiftdeploy.release import start_canary
 from swiftdeploy.rollout_state import Rollout
-from swiftdeploy.state import DeploymentState
+from swiftdeploy.state import DeploymentState, InstanceRecord
+
+if TYPE_CHECKING:
+    from swiftdeploy.artifact import Artifact
 
 
 def planned_steps(spec: CanarySpec) -> list[int]:
@@ -35,20 +39,23 @@ class Entered:
 def enter_first_step(deployment: Deployment, rollout: Rollout) -> Entered:
     """Gate, then run the rollout's canary beside stable at its weight (the caller holds the lock).
 
-    Keeps a canary already running the rollout's version (only its weight may change).
+    The canary runs the manifest's artifact (resolved first: a missing image or command is
+    refused before anything changes); stable keeps the one it was started with. Keeps a
+    canary already running that artifact at the rollout's version (only its weight may change).
     """
     from swiftdeploy.policy.facts import canary_start_input
 
+    artifact = deployment.desired(rollout.version)
     state = deployment.reconcile()
     stable = require_running(state)
     current = state.mode
     deployment.ask_policy("canary", canary_start_input(current, rollout.version))
     canary = state.canary_instance()
-    keep = canary is not None and canary.version == rollout.version
+    keep = canary is not None and _runs(canary, artifact)
     changed = state.canary_weight != rollout.weight if keep else True
     with deployment.step(state, None if keep else "promote canary"):
         if not keep:
-            start_canary(deployment, state, rollout.version)
+            start_canary(deployment, state, rollout.version, artifact)
         _shift(deployment, state, rollout.weight)
         stop_all_but(deployment, state, {stable.id, state.canary or ""})
     deployment.set_mode("canary")
@@ -65,6 +72,14 @@ def enter_step(deployment: Deployment, rollout: Rollout) -> DeploymentState:
     with deployment.step(state, "rollout set weight"):
         _shift(deployment, state, rollout.weight)
     return state
+
+
+def _runs(canary: InstanceRecord, artifact: Artifact) -> bool:
+    """The running canary already runs this artifact (an old record: the same version)."""
+    pinned = canary.pinned()
+    if pinned is None:
+        return canary.version == artifact.version
+    return pinned.same_bits(artifact)
 
 
 def _shift(deployment: Deployment, state: DeploymentState, weight: int) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from swiftdeploy.artifact import Artifact
 from swiftdeploy.errors import StateError
 from swiftdeploy.files import atomic_write
 
@@ -43,6 +44,15 @@ class InstanceRecord(BaseModel):
     log: str = ""
     started_at: str = ""
     container: str = ""  # the Docker container id (compose runtime)
+    # What the instance was started with (Artifact.as_dict): the image ID or the resolved
+    # command. None in state files written before artifacts were recorded.
+    artifact: dict[str, str] | None = None
+
+    def pinned(self) -> Artifact | None:
+        """The recorded artifact, or None when this record predates them."""
+        if self.artifact is None:
+            return None
+        return Artifact.from_dict(self.artifact, where=f"state: instance {self.id}")
 
 
 class ProcessRecord(BaseModel):

@@ -19,8 +19,10 @@ from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, WindowStats, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
+from swiftdeploy.release import describe
 from swiftdeploy.rollout import load_rollout
 from swiftdeploy.scrape_cache import ScrapeCache
+from swiftdeploy.state import InstanceRecord
 from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
 
 Clock = Callable[[], float]
@@ -73,26 +75,24 @@ class Sampler:
             if measured is not None:
                 stats = _measured(measured, name)
                 if isinstance(stats, str):
-                    tracks.append(_unavailable(name, instance.version, stats))
+                    tracks.append(_unavailable(name, instance, stats))
                     continue
                 track_figures = figures(stats)
                 if name == "canary":
                     canary_figures = track_figures
                 else:
                     stable_figures = track_figures
-                tracks.append(_track(name, instance.version, stats, scraped))
+                tracks.append(_track(name, instance, stats, scraped))
                 continue
             if isinstance(scraped, str):
-                tracks.append(_unavailable(name, instance.version, scraped))
+                tracks.append(_unavailable(name, instance, scraped))
                 self.previous.pop(instance.id, None)
                 continue
             fresh[instance.id] = scraped
             before = self.previous.get(instance.id)
             self.previous[instance.id] = (now, scraped)
             if before is None:
-                tracks.append(
-                    _unavailable(name, instance.version, "first scrape; waiting for a window")
-                )
+                tracks.append(_unavailable(name, instance, "first scrape; waiting for a window"))
                 continue
             stats = window(before[1], scraped, max(now - before[0], 1e-3))
             track_figures = figures(stats)
@@ -100,7 +100,7 @@ class Sampler:
                 canary_figures = track_figures
             else:
                 stable_figures = track_figures
-            tracks.append(_track(name, instance.version, stats, scraped))
+            tracks.append(_track(name, instance, stats, scraped))
         if fresh:
             self.cache.record(fresh, time.time(), live=set(state.instances))
         judged = canary_figures or stable_figures
@@ -185,11 +185,13 @@ def _measured(measured: dict[str, Figures] | str, track: str) -> WindowStats | s
     return found.as_window_stats() if found is not None else "not measured yet"
 
 
-def _track(name: str, version: str, stats: WindowStats, scraped: Scrape | str) -> TrackSample:
+def _track(
+    name: str, instance: InstanceRecord, stats: WindowStats, scraped: Scrape | str
+) -> TrackSample:
     own = scraped if isinstance(scraped, Scrape) else None
     return TrackSample(
         track=name,
-        version=version,
+        version=instance.version,
         req_per_s=stats.req_per_s,
         p99_ms=stats.p99_ms,
         error_rate=stats.error_rate,
@@ -197,13 +199,14 @@ def _track(name: str, version: str, stats: WindowStats, scraped: Scrape | str) -
         chaos=(own.chaos or "none") if own else "unknown",
         available=True,
         reason="",
+        artifact=describe(instance),
     )
 
 
-def _unavailable(track: str, version: str, reason: str) -> TrackSample:
+def _unavailable(track: str, instance: InstanceRecord, reason: str) -> TrackSample:
     return TrackSample(
         track=track,
-        version=version,
+        version=instance.version,
         req_per_s=None,
         p99_ms=None,
         error_rate=None,
@@ -211,4 +214,5 @@ def _unavailable(track: str, version: str, reason: str) -> TrackSample:
         chaos="unknown",
         available=False,
         reason=reason,
+        artifact=describe(instance),
     )

@@ -31,6 +31,7 @@ class TrackSample:
     chaos: str
     available: bool
     reason: str = ""
+    artifact: str = ""  # what the track runs: image ref + short ID (or command) and version
 
 
 @dataclass(frozen=True)

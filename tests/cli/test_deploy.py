@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cli_support import Cli, expected
+from cli_support import Cli, demo_artifact, expected
+
+DEMO = demo_artifact("1.0.0")
 
 # The shipped limits judge this (shared, busy) host's load: tests set their own.
 ALLOW_ALL = {"min_disk_gb": 0, "max_cpu_load": 1000}
@@ -26,11 +28,11 @@ def test_dry_run_plans_a_fresh_deploy(cli: Cli) -> None:
     cli.infra_data(ALLOW_ALL)
     plan = expected("""\
         ==> Dry run: deploy (nothing is changed)
-          would start stable 1.0.0 and route all traffic to it
+          would start stable <demo> and route all traffic to it
           no file would change
         ==> Policy infra would answer
           [PASS] allowed
-    """)
+    """).replace("<demo>", DEMO)
     before = sorted(cli.root.rglob("*"))
     assert cli("deploy", "--dry-run") == (0, plan, "")
     assert sorted(cli.root.rglob("*")) == before  # no state, no history
@@ -44,7 +46,7 @@ def test_dry_run_json(cli: Cli) -> None:
     assert _without_host_facts(json.loads(result.stdout)) == {
         "action": "deploy",
         "dry_run": True,
-        "steps": ["start stable 1.0.0 and route all traffic to it"],
+        "steps": [f"start stable {DEMO} and route all traffic to it"],
         "diffs": {},
         "policy": {
             "domain": "infra",
@@ -61,11 +63,11 @@ def test_dry_run_denied_exits_1_with_the_reason(cli: Cli) -> None:
     cli.infra_data({"max_cpu_load": 1000})  # min_disk_gb missing: the gate fails closed
     plan = expected("""\
         ==> Dry run: deploy (nothing is changed)
-          would start stable 1.0.0 and route all traffic to it
+          would start stable <demo> and route all traffic to it
           no file would change
         ==> Policy infra would answer
           [DENY] Policy data is missing min_disk_gb
-    """)
+    """).replace("<demo>", DEMO)
     assert cli("deploy", "--dry-run") == (1, plan, "")
 
     result = cli("deploy", "--dry-run", "--json")
@@ -86,7 +88,7 @@ def test_dry_run_of_a_canary_manifest_shows_the_rendering_it_would_write(cli: Cl
     cli.manifest.write_text(cli.manifest.read_text().replace("mode: stable", "mode: canary"))
     plan = expected("""\
         ==> Dry run: deploy (nothing is changed)
-          would start stable 1.0.0 and route all traffic to it
+          would start stable <demo> and route all traffic to it
           would start a canary at 100% of traffic
         ==> nginx.conf would change
         --- nginx.conf (now)
@@ -125,5 +127,5 @@ def test_dry_run_of_a_canary_manifest_shows_the_rendering_it_would_write(cli: Cl
            opa-net:
         ==> Policy infra would answer
           [PASS] allowed
-    """)  # noqa: E501
+    """).replace("<demo>", DEMO)  # noqa: E501
     assert cli("deploy", "--dry-run") == (0, plan, "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from textwrap import dedent
 
-from cli_support import Cli, expected
+from cli_support import Cli, demo_artifact, expected
 
 CANARY_DIFFS = """\
     ==> manifest.yaml would change
@@ -65,18 +65,47 @@ def test_dry_run_promote_canary_shows_every_file_it_would_rewrite(cli: Cli) -> N
     plan = expected(
         """\
         ==> Dry run: promote canary (nothing is changed)
-          would start canary 2.0.0 beside stable
+          would start canary <demo> beside stable
           would shift traffic to it: [100] %
         """
-    ) + expected(CANARY_DIFFS) + expected(
+    ).replace("<demo>", demo_artifact("1.0.0")) + expected(CANARY_DIFFS) + expected(
         """\
         ==> Policy canary would answer
           [PASS] allowed
         """
     )  # fmt: skip
-    assert cli("promote", "canary", "--dry-run", "--version", "2.0.0") == (0, plan, "")
+    assert cli("promote", "canary", "--dry-run") == (0, plan, "")
     assert cli.manifest.read_text() == manifest
     assert not (cli.root / "history.jsonl").exists()
+
+
+def test_dry_run_promote_canary_with_a_new_release_shows_the_manifest_values(cli: Cli) -> None:
+    cli.seed()
+    manifest = cli.manifest.read_text()
+    result = cli("promote", "canary", "--dry-run", "--json", "--version", "1.1.0",
+                 "--image", "swift-deploy-1-node:1.1.0")  # fmt: skip
+    assert (result.code, result.stderr) == (0, "")
+    payload = json.loads(result.stdout)
+    assert payload["steps"][0] == f"start canary {demo_artifact('1.1.0')} beside stable"
+    assert payload["policy"]["input"]["version"] == "1.1.0"
+    changed = [line for line in payload["diffs"]["manifest.yaml"].splitlines()
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]  # fmt: skip
+    assert sorted(changed) == [
+        "+  image: swift-deploy-1-node:1.1.0",
+        "+  mode: canary",
+        '+  version: "1.1.0"',  # still quoted, as the operator wrote it
+        "-  image: swift-deploy-1-node:latest",
+        "-  mode: stable",
+        '-  version: "1.0.0"',
+    ]
+    assert cli.manifest.read_text() == manifest  # a dry run writes nothing
+
+
+def test_image_and_version_are_for_promote_canary(cli: Cli) -> None:
+    cli.seed()
+    result = cli("promote", "stable", "--version", "1.1.0")
+    assert result.code == 2
+    assert "--image and --version apply to 'promote canary'" in result.stderr
 
 
 def test_dry_run_promote_canary_json(cli: Cli) -> None:
@@ -91,7 +120,10 @@ def test_dry_run_promote_canary_json(cli: Cli) -> None:
     assert payload == {
         "action": "promote canary",
         "dry_run": True,
-        "steps": ["start canary 1.0.0 beside stable", "shift traffic to it: [100] %"],
+        "steps": [
+            f"start canary {demo_artifact('1.0.0')} beside stable",
+            "shift traffic to it: [100] %",
+        ],
         "diffs": diffs,
         "policy": {
             "domain": "canary",

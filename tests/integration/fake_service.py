@@ -84,6 +84,20 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
+def drain_on_sigterm(server: Server) -> None:
+    """SIGTERM stops accepting, then lets the requests in flight finish, as a real service
+    does (the runtime moved traffic away before it sent the signal)."""
+    import signal
+    import threading
+
+    def stop(_signum: int, _frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 if __name__ == "__main__":
     with Server(sys.argv[1], Handler) as server:
+        drain_on_sigterm(server)
         server.serve_forever()
+        time.sleep(0.5)  # the last answers leave before the process does

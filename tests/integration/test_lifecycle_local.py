@@ -182,7 +182,8 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
 
     before = snapshot()
     planned = project.ok("deploy", "--dry-run")
-    assert "would start stable 1.0.0" in planned
+    assert "would start stable python -m swiftdeploy.demo (" in planned
+    assert ") v1.0.0 and route all traffic to it" in planned
     assert "[PASS] allowed" in planned
     assert snapshot() == before
     assert project.state_pids() == set()

@@ -217,7 +217,12 @@ def test_compose_services_and_hardening() -> None:
     data = compose_data(seed())
     assert data["name"] == "swiftdeploy"
     app, nginx, opa = (data["services"][name] for name in ("app", "nginx", "opa"))
-    assert app["image"] == "swift-deploy-1-node:latest"
+    # Each track's image is the runtime's pinned ID, defaulting to the manifest's reference.
+    assert app["image"] == "${SWIFTDEPLOY_STABLE_IMAGE:-swift-deploy-1-node:latest}"
+    assert (
+        data["services"]["app-canary"]["image"]
+        == "${SWIFTDEPLOY_CANARY_IMAGE:-swift-deploy-1-node:latest}"
+    )
     # The compose runtime sets the running version; a plain `docker compose up` gets 1.0.0.
     assert app["environment"] == {
         "MODE": "stable",

@@ -206,6 +206,17 @@ class _Runtime:
         state.instances.pop(instance_id, None)
 
 
+class _History:
+    """Records what the wait appends (a start that never passes is a `health_failed`)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def append(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.events.append((event_type, payload))
+        return payload
+
+
 def _wait(
     monkeypatch: pytest.MonkeyPatch, block: str, answers: list[Health]
 ) -> tuple[list[float], _Runtime, DeploymentState, Any]:
@@ -223,7 +234,7 @@ def _wait(
         project=None,  # type: ignore[arg-type]
         manifest=manifest_with(block),
         runtime=runtime,  # type: ignore[arg-type]
-        history=None,  # type: ignore[arg-type]
+        history=_History(),  # type: ignore[arg-type]
         reporter=SilentReporter(),
     )
     state = DeploymentState()

@@ -21,7 +21,14 @@ from swiftdeploy.cli._common import (
     "version",
     default=None,
     callback=manifest_field("services.version"),
-    help="Version for a new canary.",
+    help="Version for a new canary (written to services.version).",
+)
+@click.option(
+    "--image",
+    "image",
+    default=None,
+    callback=manifest_field("services.image"),
+    help="Image for a new canary (written to services.image; stable keeps its own).",
 )
 @click.option(
     "--window",
@@ -53,6 +60,7 @@ def command(
     ctx: click.Context,
     target: str | None,
     version: str | None,
+    image: str | None,
     window_s: float | None,
     progressive: bool,
     control: str | None,
@@ -70,7 +78,9 @@ def command(
     from swiftdeploy.errors import UsageError
     from swiftdeploy.promote import PromoteRequest, check, promote
 
-    request = PromoteRequest(target, version, window_s, progressive, control, set_weight, dry_run)
+    request = PromoteRequest(
+        target, version, window_s, progressive, control, set_weight, dry_run, image
+    )
     try:
         check(request)
     except UsageError as exc:

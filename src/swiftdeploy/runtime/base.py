@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import httpx
 
+from swiftdeploy.artifact import Artifact
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, Track
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ class InstanceSpec:
     mode: str
     version: str
     chaos_token: str | None
+    # What to run, pinned (resolved by `Runtime.artifact` before anything changes). None
+    # only for callers that predate artifacts: the runtime then runs the manifest's.
+    artifact: Artifact | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ class Runtime(Protocol):
     @classmethod
     def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
         """`validate`'s two runtime checks: the service can start; nginx.conf is valid."""
+        ...
+
+    def artifact(self, version: str) -> Artifact:
+        """The manifest's artifact as this runtime would start it, resolved now (the image
+        ID, the command's executable); ArtifactMissing when it does not exist."""
         ...
 
     # -- running -----------------------------------------------------------------------------

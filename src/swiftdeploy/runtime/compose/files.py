@@ -36,6 +36,10 @@ COMPOSE_PROJECT = "swiftdeploy"
 CANARY_PROFILE = "canary"
 STABLE_VERSION_VAR = "SWIFTDEPLOY_STABLE_VERSION"
 CANARY_VERSION_VAR = "SWIFTDEPLOY_CANARY_VERSION"
+# Each track's image: the runtime sets it to the image ID the track was started with, so
+# re-tagging the manifest's reference never changes what a track runs at its next restart.
+STABLE_IMAGE_VAR = "SWIFTDEPLOY_STABLE_IMAGE"
+CANARY_IMAGE_VAR = "SWIFTDEPLOY_CANARY_IMAGE"
 CHAOS_TOKEN_VAR = "SWIFTDEPLOY_CHAOS_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
@@ -62,6 +66,11 @@ def proxy_target(
     )
 
 
+def track_image(manifest: Manifest, variable: str) -> str:
+    """A track's image: the runtime's variable, defaulting to the manifest's reference."""
+    return f"${{{variable}:-{manifest.services.image}}}"
+
+
 def _hardening(user: str) -> dict[str, Any]:
     return {
         "user": user,
@@ -76,7 +85,7 @@ def compose_data(manifest: Manifest) -> dict[str, Any]:
     """docker-compose.yml as plain data (so no manifest value can become a YAML key)."""
     svc, nginx, net = manifest.services, manifest.nginx, manifest.network
     app: dict[str, Any] = {
-        "image": svc.image,
+        "image": track_image(manifest, STABLE_IMAGE_VAR),
         **_hardening(APP_USER),
         # The compose runtime sets these variables to the versions that run; the defaults
         # make a plain `docker compose up` start the manifest's version.
@@ -90,6 +99,7 @@ def compose_data(manifest: Manifest) -> dict[str, Any]:
     # The canary track: its own service, started only on `promote canary` (profile).
     app_canary: dict[str, Any] = {
         **copy.deepcopy(app),  # a copy: shared objects would become YAML anchors
+        "image": track_image(manifest, CANARY_IMAGE_VAR),
         "profiles": [CANARY_PROFILE],
         "environment": {
             **app_environment(manifest, "canary", CANARY_VERSION_VAR),

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from swiftdeploy import _process
+from swiftdeploy.artifact import Artifact, resolve_image
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import SwiftDeployError
@@ -30,10 +31,12 @@ from swiftdeploy.project import Project
 from swiftdeploy.runtime import container_checks, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import (
+    CANARY_IMAGE_VAR,
     CANARY_PROFILE,
     CANARY_VERSION_VAR,
     CHAOS_TOKEN_VAR,
     COMPOSE_PROJECT,
+    STABLE_IMAGE_VAR,
     STABLE_VERSION_VAR,
     compose_files,
     proxy_target,
@@ -62,6 +65,9 @@ class ComposeRuntime:
             manifest
         )
 
+    def artifact(self, version: str) -> Artifact:
+        return resolve_image(self.manifest.services.image, version)
+
     def __init__(self, project: Project, manifest: Manifest) -> None:
         self.project = project
         self.manifest = manifest
@@ -73,12 +79,15 @@ class ComposeRuntime:
     # -- docker compose ----------------------------------------------------------------------
 
     def _env(self, state: DeploymentState, versions: dict[str, str]) -> dict[str, str]:
-        """The interpolation variables: the versions that run, so compose recreates nothing."""
+        """The interpolation variables: the versions and image IDs that run, so compose
+        recreates nothing (and a track restarted by Docker runs its pinned image)."""
         stable, canary = state.stable_instance(), state.canary_instance()
         default = self.manifest.services.version
         env = dict(os.environ)
         env[STABLE_VERSION_VAR] = versions.get("stable") or (stable.version if stable else default)
         env[CANARY_VERSION_VAR] = versions.get("canary") or (canary.version if canary else default)
+        env[STABLE_IMAGE_VAR] = versions.get("stable_image") or pinned_image(stable, self.manifest)
+        env[CANARY_IMAGE_VAR] = versions.get("canary_image") or pinned_image(canary, self.manifest)
         token_path = self.project.state_dir / "chaos.token"
         token = versions.get("token")
         if token is None and token_path.exists():
@@ -143,6 +152,8 @@ class ComposeRuntime:
             # container meanwhile, so no request reaches a container that is stopping.
             self.proxy.apply(state, self._handover_target())
         versions: dict[str, str] = {spec.track: spec.version}
+        if spec.artifact is not None:
+            versions[f"{spec.track}_image"] = spec.artifact.pinned_ref
         if spec.chaos_token is not None:
             versions["token"] = spec.chaos_token
         self._compose(
@@ -160,6 +171,7 @@ class ComposeRuntime:
             log=f"docker logs {container[:12]}",
             started_at=iso_utc(timespec="microseconds"),
             container=container,
+            artifact=spec.artifact.as_dict() if spec.artifact else None,
         )
         if current is not None and current.container == container:
             del state.instances[current.id]  # cannot happen with --force-recreate; be safe
@@ -236,6 +248,12 @@ class ComposeRuntime:
         forget_everything(state)
         self.proxy.forget_candidate()
         return stopped
+
+
+def pinned_image(record: InstanceRecord | None, manifest: Manifest) -> str:
+    """What a track's container is created from: its recorded image ID, else the manifest's."""
+    artifact = record.pinned() if record is not None else None
+    return artifact.pinned_ref if artifact is not None else manifest.services.image
 
 
 def forget_stopped_containers(state: DeploymentState) -> None:

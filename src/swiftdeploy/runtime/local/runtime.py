@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import psutil
 
 from swiftdeploy import _process
+from swiftdeploy.artifact import Artifact
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.collector.nginx import SLOTS, mark_slots
@@ -35,7 +35,7 @@ from swiftdeploy.project import Project
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.health import MAX_BODY_BYTES, judge, read_at_most
-from swiftdeploy.runtime.local import launch, preflight, supervisor_process
+from swiftdeploy.runtime.local import command, launch, preflight, supervisor_process
 from swiftdeploy.runtime.local.layout import (
     REQUEST_LOG,
     ROOT_RUN_BASE,
@@ -64,6 +64,9 @@ class LocalRuntime:
     @classmethod
     def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
         return preflight.check_service(manifest), preflight.check_nginx(manifest)
+
+    def artifact(self, version: str) -> Artifact:
+        return command.resolve(self.manifest, self.project.root, version)
 
     def __init__(self, project: Project, manifest: Manifest) -> None:
         self.project = project
@@ -163,7 +166,7 @@ class LocalRuntime:
         if spec.chaos_token:
             env["CHAOS_TOKEN"] = spec.chaos_token
         log_path = self.project.logs_dir / f"{instance_id}.log"
-        argv = self._service_argv(socket_path)
+        argv = command.argv(spec.artifact, self.manifest, socket_path)
         # Before the spawn: the supervisor respawns an instance only from its launch file.
         again = launch.Launch(argv=argv, env=env, log=str(log_path), socket=str(socket_path))
         launch.write(self.project.state_dir, instance_id, again)
@@ -177,15 +180,10 @@ class LocalRuntime:
             address=f"unix:{socket_path}",
             log=str(log_path),
             started_at=iso_utc(stamp, timespec="microseconds"),
+            artifact=spec.artifact.as_dict() if spec.artifact else None,
         )
         state.instances[instance_id] = record
         return record
-
-    def _service_argv(self, socket_path: Path) -> list[str]:
-        command = self.manifest.local.command
-        if not command:
-            return [sys.executable, "-m", "swiftdeploy.demo"]
-        return [part.replace("{socket}", str(socket_path)) for part in command]
 
     def client(self, instance: InstanceRecord, *, timeout: float = 5.0) -> httpx.Client:
         transport = httpx.HTTPTransport(uds=_socket_path(instance.address))

@@ -16,7 +16,13 @@ from swiftdeploy.containers import (
     PROXY_CONF_DIR,
 )
 from swiftdeploy.manifest import Manifest
-from swiftdeploy.runtime.compose.files import CANARY_VERSION_VAR, STABLE_VERSION_VAR
+from swiftdeploy.runtime.compose.files import (
+    CANARY_IMAGE_VAR,
+    CANARY_VERSION_VAR,
+    STABLE_IMAGE_VAR,
+    STABLE_VERSION_VAR,
+    track_image,
+)
 from swiftdeploy.runtime.stack_parts import (
     app_environment,
     app_healthcheck,
@@ -71,9 +77,9 @@ def _app_service(
     version_var: str,
     instance_var: str,
 ) -> dict[str, Any]:
-    svc = manifest.services
+    image_var = CANARY_IMAGE_VAR if mode == "canary" else STABLE_IMAGE_VAR
     return {
-        "image": svc.image,
+        "image": track_image(manifest, image_var),
         **_hardened(APP_USER),
         "environment": {
             **app_environment(manifest, mode, version_var),

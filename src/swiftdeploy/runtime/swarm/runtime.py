@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from swiftdeploy import _process
+from swiftdeploy.artifact import Artifact, resolve_image
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.containers import CHAOS_TOKEN_FILE
@@ -36,25 +37,11 @@ from swiftdeploy.manifest import Manifest
 from swiftdeploy.project import Project
 from swiftdeploy.runtime import container_checks, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
-from swiftdeploy.runtime.compose.files import (
-    CANARY_VERSION_VAR,
-    STABLE_VERSION_VAR,
-    compose_files,
-    proxy_target,
-)
+from swiftdeploy.runtime.compose.files import compose_files, proxy_target
 from swiftdeploy.runtime.compose.runtime import forget_everything, forget_stopped_containers
 from swiftdeploy.runtime.container_proxy import ContainerProxy
-from swiftdeploy.runtime.swarm.files import (
-    CANARY_INSTANCE_VAR,
-    CANARY_REPLICAS_VAR,
-    INSTANCE_ENV,
-    NGINX_REPLICAS_VAR,
-    OPA_REPLICAS_VAR,
-    STABLE_INSTANCE_VAR,
-    STABLE_REPLICAS_VAR,
-    STACK_NAME,
-    render_stack,
-)
+from swiftdeploy.runtime.swarm.files import INSTANCE_ENV, STACK_NAME, render_stack
+from swiftdeploy.runtime.swarm.variables import Starting, stack_variables
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
 
 STACK_TIMEOUT_S = 180.0
@@ -83,6 +70,9 @@ class SwarmRuntime:
         return container_checks.check_images(manifest), container_checks.check_nginx_in_image(
             manifest
         )
+
+    def artifact(self, version: str) -> Artifact:
+        return resolve_image(self.manifest.services.image, version)
 
     def __init__(self, project: Project, manifest: Manifest) -> None:
         self.project = project
@@ -119,30 +109,13 @@ class SwarmRuntime:
         self,
         state: DeploymentState,
         *,
-        stable: int | None = None,
-        canary: int | None = None,
-        nginx: int | None = None,
-        opa: int | None = None,
-        stable_version: str | None = None,
-        canary_version: str | None = None,
-        stable_instance: str | None = None,
-        canary_instance: str | None = None,
+        starting: Starting | None = None,
+        **replicas: int | None,
     ) -> None:
-        """`docker stack deploy` with what should run: the state's, unless overridden."""
+        """`docker stack deploy` with what should run: the state's, unless overridden
+        (replicas by service: stable, canary, nginx, opa)."""
         self._write_files()
-        stable_rec, canary_rec = state.stable_instance(), state.canary_instance()
-        default = self.manifest.services.version
-        env = dict(os.environ)
-        env[STABLE_REPLICAS_VAR] = str(stable if stable is not None else int(bool(stable_rec)))
-        env[CANARY_REPLICAS_VAR] = str(canary if canary is not None else int(bool(canary_rec)))
-        env[NGINX_REPLICAS_VAR] = str(nginx if nginx is not None else int(bool(state.nginx)))
-        env[OPA_REPLICAS_VAR] = str(opa if opa is not None else int(bool(state.opa)))
-        env[STABLE_VERSION_VAR] = stable_version or (stable_rec.version if stable_rec else default)
-        env[CANARY_VERSION_VAR] = canary_version or (
-            canary_rec.version if canary_rec else env[STABLE_VERSION_VAR]
-        )
-        env[STABLE_INSTANCE_VAR] = stable_instance or (stable_rec.id if stable_rec else "")
-        env[CANARY_INSTANCE_VAR] = canary_instance or (canary_rec.id if canary_rec else "")
+        env = {**os.environ, **stack_variables(state, self.manifest, replicas, starting)}
         result = _process.run(
             [
                 "docker",
@@ -280,10 +253,8 @@ class SwarmRuntime:
             self.proxy.apply(state, target)
         known = {record.container for record in state.instances.values()}
         instance_id = f"{spec.track}-{spec.version}-{secrets.token_hex(3)}"
-        if spec.track == "stable":
-            self._deploy(state, stable=1, stable_version=spec.version, stable_instance=instance_id)
-        else:
-            self._deploy(state, canary=1, canary_version=spec.version, canary_instance=instance_id)
+        starting = Starting(spec.track, instance_id, spec.version, spec.artifact)
+        self._deploy(state, starting=starting, **{spec.track: 1})
         container = self._wait_container(service, exclude=known, instance=instance_id)
         record = InstanceRecord(
             id=instance_id,
@@ -295,6 +266,7 @@ class SwarmRuntime:
             log=f"docker logs {container[:12]}",
             started_at=iso_utc(timespec="microseconds"),
             container=container,
+            artifact=spec.artifact.as_dict() if spec.artifact else None,
         )
         state.instances[record.id] = record
         return record
