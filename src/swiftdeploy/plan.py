@@ -12,11 +12,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from swiftdeploy.desired import describe
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.manifest import parse_manifest
 from swiftdeploy.manifest_edit import Edits, with_values
-from swiftdeploy.release import describe
 
 
 @dataclass
@@ -102,8 +102,8 @@ def file_diffs(
 
 
 def plan_deploy(deployment: Deployment) -> Plan:
+    from swiftdeploy.desired import replaces
     from swiftdeploy.policy.facts import infra_facts
-    from swiftdeploy.release import replaces
 
     desired = deployment.desired()  # a missing image or command is refused here too
     state = deployment.runtime.load()
@@ -126,8 +126,8 @@ def plan_deploy(deployment: Deployment) -> Plan:
 
 
 def plan_promote_canary(deployment: Deployment, edits: Edits) -> Plan:
+    from swiftdeploy.desired import desired_after
     from swiftdeploy.policy.facts import canary_start_input
-    from swiftdeploy.promote import desired_after
     from swiftdeploy.rollout_step import planned_steps
 
     artifact = desired_after(deployment, edits) if edits else deployment.desired()

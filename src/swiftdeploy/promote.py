@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from swiftdeploy.desired import desired_after
 from swiftdeploy.errors import UsageError
 
 if TYPE_CHECKING:
-    from swiftdeploy.artifact import Artifact
     from swiftdeploy.lifecycle import Deployment, Outcome
-    from swiftdeploy.manifest_edit import Edits
     from swiftdeploy.plan import Plan
 
 
@@ -54,18 +53,6 @@ def release_edits(request: PromoteRequest) -> dict[tuple[str, str], object]:
     if request.version:
         edits["services", "version"] = request.version
     return edits
-
-
-def desired_after(deployment: Deployment, edits: Edits) -> Artifact:
-    """The artifact the manifest would name with `edits`, resolved now (ArtifactMissing)."""
-    from swiftdeploy.manifest import parse_manifest
-    from swiftdeploy.manifest_edit import with_values
-
-    project = deployment.project
-    text = with_values(project.manifest_path.read_text(), edits)
-    manifest = parse_manifest(text.encode(), str(project.manifest_path))
-    runtime = type(deployment.runtime)(project, manifest)
-    return runtime.artifact(manifest.services.version)
 
 
 def progressive(deployment: Deployment, request: PromoteRequest) -> bool:

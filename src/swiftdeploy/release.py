@@ -11,8 +11,10 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from swiftdeploy import windows
+from swiftdeploy.desired import describe, replaces
 from swiftdeploy.errors import UsageError
 from swiftdeploy.lifecycle import Deployment, Outcome, require_running, stop_all_but
+from swiftdeploy.rollout_step import start_canary
 from swiftdeploy.runtime.base import InstanceSpec
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
@@ -81,17 +83,6 @@ def deploy(deployment: Deployment) -> Outcome:
     if supervisor:
         details["supervisor"] = supervisor
     return Outcome("deploy", bool(started or restarted), summary, details)
-
-
-def replaces(state: DeploymentState, desired: Artifact, mode: str) -> bool:
-    """Does `deploy` replace stable: it runs a recorded artifact other than the manifest's,
-    the manifest asks for stable mode (in canary mode, deploy starts the new artifact as a
-    canary) and no canary runs (a canary is finished by `promote stable` or `rollback`)."""
-    stable = state.stable_instance()
-    pinned = stable.pinned() if stable is not None else None
-    if pinned is None or state.canary is not None or mode != "stable":
-        return False
-    return not pinned.same_bits(desired)
 
 
 def replace_stable(
@@ -212,19 +203,6 @@ def _release_of(manifest: Manifest) -> tuple[object, ...]:
     return manifest.services.image, manifest.services.version, manifest.local.command
 
 
-def start_canary(
-    deployment: Deployment,
-    state: DeploymentState,
-    version: str,
-    artifact: Artifact | None = None,
-) -> InstanceRecord:
-    spec = InstanceSpec("canary", "canary", version, deployment.chaos_token(), artifact)
-    record = deployment.start_and_wait(state, spec)
-    state.canary = record.id
-    state.canary_weight = deployment.manifest.canary.weight
-    return record
-
-
 def tracks(state: DeploymentState) -> dict[str, Any]:
     """Each track's version and artifact (as recorded), and the canary's share."""
     stable, canary = state.stable_instance(), state.canary_instance()
@@ -237,15 +215,6 @@ def tracks(state: DeploymentState) -> dict[str, Any]:
             "canary": canary.artifact if canary else None,
         },
     }
-
-
-def describe(record: InstanceRecord | None) -> str:
-    """One line naming what an instance runs: its artifact, or (recorded before artifacts
-    were) its version."""
-    if record is None:
-        return "nothing"
-    pinned = record.pinned()
-    return pinned.describe() if pinned is not None else f"version {record.version}"
 
 
 def deploy_command(deployment: Deployment, *, dry_run: bool = False) -> Outcome | Plan:

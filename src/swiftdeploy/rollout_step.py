@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from swiftdeploy.lifecycle import Deployment, require_running, stop_all_but
 from swiftdeploy.manifest import CanarySpec
-from swiftdeploy.release import start_canary
 from swiftdeploy.rollout_state import Rollout
+from swiftdeploy.runtime.base import InstanceSpec
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
@@ -85,3 +85,16 @@ def _runs(canary: InstanceRecord, artifact: Artifact) -> bool:
 def _shift(deployment: Deployment, state: DeploymentState, weight: int) -> None:
     state.canary_weight = weight
     deployment.runtime.route(state)
+
+
+def start_canary(
+    deployment: Deployment,
+    state: DeploymentState,
+    version: str,
+    artifact: Artifact | None = None,
+) -> InstanceRecord:
+    spec = InstanceSpec("canary", "canary", version, deployment.chaos_token(), artifact)
+    record = deployment.start_and_wait(state, spec)
+    state.canary = record.id
+    state.canary_weight = deployment.manifest.canary.weight
+    return record

@@ -15,11 +15,11 @@ from typing import Any
 from swiftdeploy import windows
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.collector.series import Figures
+from swiftdeploy.desired import describe
 from swiftdeploy.errors import PolicyUnavailable
 from swiftdeploy.lifecycle import Deployment
 from swiftdeploy.metrics import Scrape, WindowStats, window
 from swiftdeploy.observe import figures, live_tracks, try_scrape
-from swiftdeploy.release import describe
 from swiftdeploy.rollout import load_rollout
 from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.state import InstanceRecord

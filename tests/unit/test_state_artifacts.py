@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from swiftdeploy.artifact import Artifact
+from swiftdeploy.desired import describe
 from swiftdeploy.errors import StateError
 from swiftdeploy.history import History
-from swiftdeploy.release import describe, tracks
+from swiftdeploy.release import tracks
 from swiftdeploy.state import DeploymentState, InstanceRecord, load_state, save_state
 
 OLD = Artifact("image", "app:latest", "sha256:" + "a" * 64, "1.0.0")
