@@ -43,9 +43,7 @@ def deploy(deployment: Deployment) -> Outcome:
         render_project(project, manifest)
         # Before nginx's first request, so the collector's coverage starts at its first line.
         collector = windows.start_collector(deployment)
-        # Compose and Swarm have no `supervise` yet: Docker's restart policy restarts theirs.
-        supervise = getattr(runtime, "supervise", None)
-        supervisor: str | None = supervise() if supervise is not None else None
+        supervisor = runtime.supervise()
         stable = state.stable_instance()
         started: list[str] = []
         replaced = stable if replaces(state, desired, manifest.services.mode) else None

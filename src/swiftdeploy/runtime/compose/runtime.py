@@ -212,6 +212,9 @@ class ComposeRuntime:
         )
         self.proxy.apply(state, target)
 
+    def supervise(self) -> str | None:
+        return None  # the rendered restart policy: Docker restarts what exits
+
     def request_log(self) -> Path | None:
         return None  # nginx runs in a container here: its collector is not wired yet
 

@@ -306,6 +306,9 @@ class SwarmRuntime:
         )
         self.proxy.apply(state, target)
 
+    def supervise(self) -> str | None:
+        return None  # the rendered restart policy: Docker restarts what exits
+
     def request_log(self) -> Path | None:
         return None  # nginx runs in a container here: its collector is not wired yet
 
