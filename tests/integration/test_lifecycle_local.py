@@ -202,6 +202,7 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
     project.ok("chaos", "error", "--rate", "1.0")
     before = snapshot()
     with Load(project.port):
+        time.sleep(3)  # the dry run judges the window that just passed, as the gate does
         refused = project.run("promote", "stable", "--dry-run", "--window", "2", "--json")
     assert refused.returncode == 1
     result = json.loads(refused.stdout)
