@@ -12,6 +12,11 @@ from swiftdeploy.nginx_conf import render_nginx
 from swiftdeploy.runtime.compose.files import proxy_target
 
 
+def preflight(manifest: Manifest) -> tuple[CheckResult, CheckResult]:
+    """A container runtime's two checks: its images exist; `nginx -t` passes in its image."""
+    return check_images(manifest), check_nginx_in_image(manifest)
+
+
 def check_images(manifest: Manifest) -> CheckResult:
     """Every image the stack runs exists locally (the service's first)."""
     images = [manifest.services.image, manifest.nginx.image]

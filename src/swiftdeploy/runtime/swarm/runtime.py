@@ -67,9 +67,7 @@ class SwarmRuntime:
 
     @classmethod
     def preflight(cls, manifest: Manifest) -> tuple[CheckResult, CheckResult]:
-        return container_checks.check_images(manifest), container_checks.check_nginx_in_image(
-            manifest
-        )
+        return container_checks.preflight(manifest)
 
     def artifact(self, version: str) -> Artifact:
         return resolve_image(self.manifest.services.image, version)
