@@ -12,3 +12,11 @@ def iso_utc(moment: datetime | None = None, *, timespec: Precision = "seconds") 
     """`moment` (default: now) in UTC, e.g. 2026-12-02T12:03:04Z."""
     utc = (moment or datetime.now(UTC)).astimezone(UTC)
     return utc.isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def epoch(text: str) -> float | None:
+    """The Unix time of an instant written as iso_utc writes it; None when it is not one."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

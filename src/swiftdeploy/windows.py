@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from swiftdeploy.clock import epoch
 from swiftdeploy.collector import promql, query
 from swiftdeploy.collector import supervise as collector_process
 from swiftdeploy.collector.series import Figures
@@ -82,7 +82,7 @@ def judge_window(
         return _from_instances(deployment, state, window_s, progress, sleep, evidence)
     seconds = max(1, math.ceil(window_s))
     canary = state.canary_instance()
-    begun = since if since is not None else (_started(canary.started_at) if canary else None)
+    begun = since if since is not None else (epoch(canary.started_at) if canary else None)
     found = _windows(deployment, state, seconds, chosen)
     remainder = max(
         seconds - min((f.covered_s for f in found.values()), default=seconds),
@@ -169,13 +169,6 @@ def _wait(seconds: float, progress: Progress | None, sleep: Callable[[float], No
         if progress is not None:
             progress(now - started, seconds)
         sleep(min(1.0, deadline - now))
-
-
-def _started(stamp: str) -> float | None:
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def measure_promotion(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
+from swiftdeploy.clock import epoch
 from swiftdeploy.metrics import Scrape
 
 WindowFn = Callable[[Scrape, Scrape, float], dict[str, Any]]
@@ -84,7 +84,7 @@ def rollout_panel(
     if not finished and phase != "paused":
         base = float(rollout.get("step_started") or 0.0)
         for analysis in analyses:
-            if analysis.get("step") == current and (ts := _epoch(analysis.get("ts", ""))):
+            if analysis.get("step") == current and (ts := epoch(analysis.get("ts", ""))):
                 base = max(base, ts)
         next_in = round(max(0.0, base + float(spec["interval_s"]) - now), 1)
     return {
@@ -181,10 +181,3 @@ def summarise(event: dict[str, Any]) -> str:  # noqa: PLR0911 - one line per eve
     if kind == "teardown":
         return f"teardown, stopped {len(event.get('stopped') or [])} process(es)"
     return str(kind)
-
-
-def _epoch(ts: str) -> float | None:
-    try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
