@@ -64,11 +64,7 @@ def measure_tracks(
     tracks = live_tracks(state)
     started = clock()
     before = {name: scrape_instance(runtime, inst) for name, inst in tracks.items()}
-    deadline = started + window_s
-    while (now := clock()) < deadline:
-        if progress is not None:
-            progress(now - started, window_s)
-        sleep(min(1.0, deadline - now))
+    wait_until(started, window_s, progress=progress, clock=clock, sleep=sleep)
     after = {name: scrape_instance(runtime, inst) for name, inst in tracks.items()}
     elapsed = max(clock() - started, 1e-3)
     result: dict[str, dict[str, Any]] = {}
@@ -77,6 +73,22 @@ def measure_tracks(
         if evidence is not None:
             evidence[name] = {"before": summary(before[name]), "after": summary(after[name])}
     return result
+
+
+def wait_until(
+    started: float,
+    seconds: float,
+    *,
+    progress: Progress | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """Sleep until `seconds` after `started`, in steps of at most 1 s, reporting progress."""
+    deadline = started + seconds
+    while (now := clock()) < deadline:
+        if progress is not None:
+            progress(now - started, seconds)
+        sleep(min(1.0, deadline - now))
 
 
 def figures_from_cache(

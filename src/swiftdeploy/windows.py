@@ -20,7 +20,14 @@ from swiftdeploy.collector import promql, query
 from swiftdeploy.collector import supervise as collector_process
 from swiftdeploy.collector.series import Figures
 from swiftdeploy.errors import MetricsUnavailable
-from swiftdeploy.observe import Progress, figures, figures_from_cache, live_tracks, measure_tracks
+from swiftdeploy.observe import (
+    Progress,
+    figures,
+    figures_from_cache,
+    live_tracks,
+    measure_tracks,
+    wait_until,
+)
 from swiftdeploy.state import DeploymentState, InstanceRecord
 
 if TYPE_CHECKING:
@@ -92,7 +99,8 @@ def judge_window(
         deployment.reporter.step(
             f"Waiting {remainder}s: {seconds - remainder}s of the {seconds}s window are measured"
         )
-        _wait(remainder, progress, sleep)
+        clock = time.monotonic
+        wait_until(clock(), remainder, progress=progress, clock=clock, sleep=sleep)
         found = _windows(deployment, state, seconds, chosen)
     if evidence is not None:
         evidence.update({name: window.as_dict() for name, window in found.items()})
@@ -160,15 +168,6 @@ def _dead(state_dir: Any, seconds: int) -> str:
     except query.CollectorUnavailable:
         return "no measurements: the collector is not running (`swiftdeploy deploy` starts it)"
     return query.staleness(last, max_lag_s=0.0) or "the collector is not running"
-
-
-def _wait(seconds: float, progress: Progress | None, sleep: Callable[[float], None]) -> None:
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
-    while (now := time.monotonic()) < deadline:
-        if progress is not None:
-            progress(now - started, seconds)
-        sleep(min(1.0, deadline - now))
 
 
 def measure_promotion(
