@@ -74,27 +74,11 @@ class Sampler:
             scraped = try_scrape(runtime, instance)
             if measured is not None:
                 stats = _measured(measured, name)
-                if isinstance(stats, str):
-                    tracks.append(_unavailable(name, instance, stats))
-                    continue
-                track_figures = figures(stats)
-                if name == "canary":
-                    canary_figures = track_figures
-                else:
-                    stable_figures = track_figures
-                tracks.append(_track(name, instance, stats, scraped))
+            else:
+                stats = self._since_last_scrape(instance, scraped, now, fresh)
+            if isinstance(stats, str):
+                tracks.append(_unavailable(name, instance, stats))
                 continue
-            if isinstance(scraped, str):
-                tracks.append(_unavailable(name, instance, scraped))
-                self.previous.pop(instance.id, None)
-                continue
-            fresh[instance.id] = scraped
-            before = self.previous.get(instance.id)
-            self.previous[instance.id] = (now, scraped)
-            if before is None:
-                tracks.append(_unavailable(name, instance, "first scrape; waiting for a window"))
-                continue
-            stats = window(before[1], scraped, max(now - before[0], 1e-3))
             track_figures = figures(stats)
             if name == "canary":
                 canary_figures = track_figures
@@ -121,6 +105,20 @@ class Sampler:
             recent_error_rate=list(self.recent_errors),
             rollout=rollout.describe() if rollout and not rollout.finished else "",
         )
+
+    def _since_last_scrape(
+        self, instance: InstanceRecord, scraped: Scrape | str, now: float, fresh: dict[str, Scrape]
+    ) -> WindowStats | str:
+        """The `app` source: this instance's counters since the previous sample's scrape."""
+        if isinstance(scraped, str):
+            self.previous.pop(instance.id, None)
+            return scraped
+        fresh[instance.id] = scraped
+        before = self.previous.get(instance.id)
+        self.previous[instance.id] = (now, scraped)
+        if before is None:
+            return "first scrape; waiting for a window"
+        return window(before[1], scraped, max(now - before[0], 1e-3))
 
     def _policy(
         self, canary: dict[str, Any] | None, stable: dict[str, Any] | None
