@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swiftdeploy.clock import epoch
@@ -45,6 +46,11 @@ def source(deployment: Deployment) -> str:
     return wanted
 
 
+def collector_dir(deployment: Deployment) -> Path:
+    """The collector's journal, pid and port files."""
+    return deployment.project.state_dir / "collector"
+
+
 def start_collector(deployment: Deployment) -> str | None:
     """Start (or adopt) the collector beside nginx; what was started, for `deploy`'s output."""
     log = deployment.runtime.request_log()
@@ -53,7 +59,7 @@ def start_collector(deployment: Deployment) -> str | None:
     project = deployment.project
     project.ensure_state_dir()
     found = collector_process.ensure_running(
-        project.state_dir / "collector",
+        collector_dir(deployment),
         log,
         process_log=project.logs_dir / "collector.log",
         excluded_paths=EXCLUDED_PATHS,
@@ -62,7 +68,7 @@ def start_collector(deployment: Deployment) -> str | None:
 
 
 def stop_collector(deployment: Deployment) -> list[str]:
-    state_dir = deployment.project.state_dir / "collector"
+    state_dir = collector_dir(deployment)
     found = collector_process.locate(state_dir)
     return [f"collector (pid {found.pid})"] if collector_process.stop(state_dir) else []
 
@@ -142,7 +148,7 @@ def _windows(
     deployment: Deployment, state: DeploymentState, seconds: int, chosen: str
 ) -> dict[str, Figures]:
     """One Figures per live track, or MetricsUnavailable with the reason a gate reports."""
-    state_dir = deployment.project.state_dir / "collector"
+    state_dir = collector_dir(deployment)
     try:
         if chosen == "prometheus":
             url = deployment.manifest.analysis.prometheus_url or ""
@@ -161,7 +167,7 @@ def _windows(
     return found
 
 
-def _dead(state_dir: Any, seconds: int) -> str:
+def _dead(state_dir: Path, seconds: int) -> str:
     """Why there are no figures: since when nothing was measured, from the journal."""
     try:
         last = query.window_from_journal(state_dir, "stable", seconds)
