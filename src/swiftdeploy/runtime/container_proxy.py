@@ -18,13 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from swiftdeploy.containers import NGINX_CONF_DIR, PROXY_CONF_DIR
-from swiftdeploy.errors import CommandFailed
+from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.nginx_conf import NginxTarget, render_nginx
 from swiftdeploy.project import Project
 from swiftdeploy.runtime import docker
-from swiftdeploy.state import DeploymentState
+from swiftdeploy.runtime.compose.files import proxy_target
+from swiftdeploy.state import DeploymentState, Track
 
 CANDIDATE = ".nginx.conf.next"
 LIVE_CONF = f"{NGINX_CONF_DIR}/nginx.conf"
@@ -73,6 +74,32 @@ class ContainerProxy:
             raise
         os.replace(candidate, conf)
         self.reload(state)
+
+    def route(self, state: DeploymentState) -> None:
+        """Serve what runs: all traffic to stable, or the canary at its weight."""
+        if state.stable_instance() is None:
+            raise SwiftDeployError("no stable instance to route traffic to")
+        canary = state.canary_instance()
+        target = proxy_target(
+            self.manifest,
+            canary_running=canary is not None,
+            canary_weight=state.canary_weight if canary else 0,
+        )
+        self.apply(state, target)
+
+    def serve_elsewhere(self, state: DeploymentState, track: Track) -> None:
+        """Before `track`'s service is replaced, send its traffic to the other service, so no
+        request reaches a container that is stopping (stable's goes to the canary)."""
+        if track == "stable":
+            if state.canary_instance() is None:
+                raise SwiftDeployError("replacing the stable service needs a running canary")
+            canary_service = f"{self.manifest.services.name}-canary"
+            target = proxy_target(
+                self.manifest, canary_running=True, canary_weight=100, stable_service=canary_service
+            )
+        else:
+            target = proxy_target(self.manifest, canary_running=False)
+        self.apply(state, target)
 
     def reload(self, state: DeploymentState) -> None:
         """`nginx -s reload`, returning once the old workers are gone."""

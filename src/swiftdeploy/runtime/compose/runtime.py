@@ -26,7 +26,6 @@ from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.manifest import Manifest
-from swiftdeploy.nginx_conf import NginxTarget
 from swiftdeploy.project import Project
 from swiftdeploy.runtime import container_checks, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
@@ -39,7 +38,6 @@ from swiftdeploy.runtime.compose.files import (
     STABLE_IMAGE_VAR,
     STABLE_VERSION_VAR,
     compose_files,
-    proxy_target,
 )
 from swiftdeploy.runtime.container_proxy import ContainerProxy
 from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
@@ -144,11 +142,7 @@ class ComposeRuntime:
         service = self.canary_service if spec.track == "canary" else self.stable_service
         current = state.stable_instance() if spec.track == "stable" else state.canary_instance()
         if spec.track == "stable" and current is not None and state.nginx is not None:
-            if state.canary_instance() is None:
-                raise SwiftDeployError("replacing the stable service needs a running canary")
-            # The stable service is about to be recreated: serve its track from the canary
-            # container meanwhile, so no request reaches a container that is stopping.
-            self.proxy.apply(state, self._handover_target())
+            self.proxy.serve_elsewhere(state, "stable")  # the stable service is recreated
         versions: dict[str, str] = {spec.track: spec.version}
         if spec.artifact is not None:
             versions[f"{spec.track}_image"] = spec.artifact.pinned_ref
@@ -176,14 +170,6 @@ class ComposeRuntime:
         state.instances[record.id] = record
         return record
 
-    def _handover_target(self) -> NginxTarget:
-        return proxy_target(
-            self.manifest,
-            canary_running=True,
-            canary_weight=100,
-            stable_service=self.canary_service,
-        )
-
     def health(self, instance: InstanceRecord) -> Health:
         svc = self.manifest.services
         return docker.instance_health(instance, svc.port, svc.health)
@@ -200,15 +186,7 @@ class ComposeRuntime:
     # -- routing -----------------------------------------------------------------------------
 
     def route(self, state: DeploymentState) -> None:
-        if state.stable_instance() is None:
-            raise SwiftDeployError("no stable instance to route traffic to")
-        canary = state.canary_instance()
-        target = proxy_target(
-            self.manifest,
-            canary_running=canary is not None,
-            canary_weight=state.canary_weight if canary else 0,
-        )
-        self.proxy.apply(state, target)
+        self.proxy.route(state)
 
     def supervise(self) -> str | None:
         return None  # the rendered restart policy: Docker restarts what exits

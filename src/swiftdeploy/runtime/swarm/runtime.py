@@ -37,7 +37,7 @@ from swiftdeploy.manifest import Manifest
 from swiftdeploy.project import Project
 from swiftdeploy.runtime import container_checks, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
-from swiftdeploy.runtime.compose.files import compose_files, proxy_target
+from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.compose.runtime import forget_everything, forget_stopped_containers
 from swiftdeploy.runtime.container_proxy import ContainerProxy
 from swiftdeploy.runtime.swarm.files import INSTANCE_ENV, STACK_NAME, render_stack
@@ -235,20 +235,8 @@ class SwarmRuntime:
         service = self.canary_service if spec.track == "canary" else self.stable_service
         current = state.stable_instance() if spec.track == "stable" else state.canary_instance()
         if current is not None and state.nginx is not None:
-            # The service's task is about to be replaced (a rolling update): serve its
-            # track from the other service meanwhile, so no request reaches a stopping task.
-            if spec.track == "stable":
-                if state.canary_instance() is None:
-                    raise SwiftDeployError("replacing the stable service needs a running canary")
-                target = proxy_target(
-                    self.manifest,
-                    canary_running=True,
-                    canary_weight=100,
-                    stable_service=self.canary_service,
-                )
-            else:
-                target = proxy_target(self.manifest, canary_running=False)
-            self.proxy.apply(state, target)
+            # The service's task is about to be replaced (a rolling update).
+            self.proxy.serve_elsewhere(state, spec.track)
         known = {record.container for record in state.instances.values()}
         instance_id = f"{spec.track}-{spec.version}-{secrets.token_hex(3)}"
         starting = Starting(spec.track, instance_id, spec.version, spec.artifact)
@@ -292,17 +280,9 @@ class SwarmRuntime:
     # -- routing -----------------------------------------------------------------------------
 
     def route(self, state: DeploymentState) -> None:
-        if state.stable_instance() is None:
-            raise SwiftDeployError("no stable instance to route traffic to")
-        if state.nginx is not None:
+        if state.stable_instance() is not None and state.nginx is not None:
             self._wait_dns(state)
-        canary = state.canary_instance()
-        target = proxy_target(
-            self.manifest,
-            canary_running=canary is not None,
-            canary_weight=state.canary_weight if canary else 0,
-        )
-        self.proxy.apply(state, target)
+        self.proxy.route(state)
 
     def supervise(self) -> str | None:
         return None  # the rendered restart policy: Docker restarts what exits
