@@ -265,3 +265,43 @@ def rig(tmp: Path, nginx_bin: str, *, map_slots: int | None = None) -> Iterator[
         the_rig.stop_nginx()
         stable.stop()
         canary.stop()
+
+
+@contextlib.contextmanager
+def prometheus(tmp: Path, binary: str, target: str, *, port: int | None = None) -> Iterator[str]:
+    """A real Prometheus server scraping `target` every second, for the block; yields its URL."""
+    port = port or free_port()
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: collector\n"
+        f"    static_configs:\n      - targets: ['{target}']\n"
+    )
+    argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}"]
+    argv += [f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    with (tmp / "prometheus.log").open("wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        # Ready is not scraping: its scrape manager takes up new targets a few seconds later.
+        while not _scraped(url):
+            assert proc.poll() is None, (tmp / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, "Prometheus did not scrape within 60 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _scraped(url: str) -> bool:
+    """Prometheus answers and has scraped its target successfully at least once."""
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        answer = httpx.get(f"{url}/api/v1/query", params={"query": "up == 1"}, timeout=2)
+        return answer.status_code == 200 and bool(answer.json()["data"]["result"])
+    return False

@@ -186,6 +186,10 @@ def measure_promotion(
     from swiftdeploy.policy.facts import promotion_input
 
     window = window_s if window_s is not None else deployment.manifest.canary.window_s
-    if source(deployment) != "app":
+    chosen = source(deployment)
+    if chosen == "prometheus":
+        url = deployment.manifest.analysis.prometheus_url
+        deployment.reporter.step(f"Judging the canary's last {window:g}s by PromQL from {url}")
+    elif chosen == "proxy":
         deployment.reporter.step(f"Judging the canary's last {window:g}s as nginx served it")
     return promotion_input(canary.version, judge_window(deployment, state, window))

@@ -8,51 +8,20 @@ interpolate linearly inside it).
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from collector_support import Rig, free_port, rig
+from collector_support import Rig, prometheus, rig
 from swiftdeploy.collector import promql, query
 from swiftdeploy.collector.nginx import mark_slots
 
 pytestmark = pytest.mark.integration
 
 WINDOW = 10
-
-
-@contextlib.contextmanager
-def prometheus(tmp: Path, binary: str, target: str) -> Iterator[str]:
-    port = free_port()
-    config = tmp / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: collector\n"
-        f"    static_configs:\n      - targets: ['{target}']\n"
-    )
-    argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}"]
-    argv += [f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-    with (tmp / "prometheus.log").open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            assert proc.poll() is None, (tmp / "prometheus.log").read_text()
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def steady_load(r: Rig, stop: threading.Event) -> None:

@@ -47,13 +47,30 @@ def test_an_unreachable_server_is_unavailable() -> None:
 
 
 def test_no_traffic_reads_as_zero_requests_and_no_p99() -> None:
-    empty = {"status": "success", "data": {"resultType": "vector", "result": []}}
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = request.url.params["query"]
+        value = {"collector_up": "999.5", "lag_seconds": "0.5"}
+        found = [v for name, v in value.items() if query.startswith("max(") and name in query]
+        result = [{"metric": {}, "value": [1000, found[0]]}] if found else []
+        return httpx.Response(200, json={"status": "success", "data": {"result": result}})
+
     figures = promql.window(
-        "http://prom.invalid", "canary", 30, at=1000.0, client=answering(200, empty)
+        "http://prom.invalid", "canary", 30, at=1000.0, client=client(httpx.MockTransport(answer))
     )
     assert (figures.requests, figures.errors, figures.p99_ms) == (0, 0, None)
     assert figures.covered_s == 0
-    assert figures.fresh_until == 0.0
+    assert figures.fresh_until == 999.0
+
+
+def test_a_prometheus_that_never_scraped_the_collector_says_so() -> None:
+    empty = {"status": "success", "data": {"resultType": "vector", "result": []}}
+    with pytest.raises(promql.PrometheusUnavailable) as info:
+        promql.window("http://prom.invalid", "canary", 30, at=1000.0, client=answering(200, empty))
+    assert str(info.value) == (
+        "Prometheus at http://prom.invalid has no sample of swiftdeploy_collector_up in the "
+        "last 5 minutes: it does not scrape the collector (see .swiftdeploy/collector/"
+        "collector.port)"
+    )
 
 
 @pytest.mark.parametrize(("track", "seconds"), [('canary"} or vector(1)', 30), ("canary", 0)])

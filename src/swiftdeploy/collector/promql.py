@@ -64,15 +64,20 @@ def window(
     finally:
         if own:
             http.close()
+    if math.isnan(scraped):
+        # Not "the collector has not read the log": it may be fine; Prometheus never saw it.
+        raise PrometheusUnavailable(
+            f"Prometheus at {url} has no sample of swiftdeploy_collector_up in the last "
+            "5 minutes: it does not scrape the collector (see .swiftdeploy/collector/"
+            "collector.port)"
+        )
     by_class = dict.fromkeys((*CLASSES, "other"), 0)
     for code, count in by_code.items():
         key = f"{code[:1]}xx" if f"{code[:1]}xx" in CLASSES and len(code) == 3 else "other"
         by_class[key] += round(count)
     requests = sum(by_class.values())
     errors = by_class.get("5xx", 0)
-    fresh_until = (
-        0.0 if math.isnan(scraped) or math.isnan(lag) or math.isinf(lag) else scraped - lag
-    )
+    fresh_until = 0.0 if math.isnan(lag) or math.isinf(lag) else scraped - lag
     covered = 0 if math.isnan(first) else min(seconds, max(0, round(moment - first)))
     return Figures(
         track=track,
