@@ -23,7 +23,13 @@ from swiftdeploy.observe import figures, live_tracks, try_scrape
 from swiftdeploy.rollout import load_rollout
 from swiftdeploy.scrape_cache import ScrapeCache
 from swiftdeploy.state import InstanceRecord
-from swiftdeploy.status_view import DashboardSample, RuleResult, TrackSample, to_history_record
+from swiftdeploy.status_view import (
+    CollectorSample,
+    DashboardSample,
+    RuleResult,
+    TrackSample,
+    to_history_record,
+)
 
 Clock = Callable[[], float]
 
@@ -104,6 +110,7 @@ class Sampler:
             recent_p99=list(self.recent_p99),
             recent_error_rate=list(self.recent_errors),
             rollout=rollout.describe() if rollout and not rollout.finished else "",
+            collector=_collector(self.deployment) if state.instances else None,
         )
 
     def _since_last_scrape(
@@ -174,6 +181,13 @@ def samples(
 
 def record(deployment: Deployment, sample: DashboardSample) -> None:
     deployment.history.append("status_sample", to_history_record(sample))
+
+
+def _collector(deployment: Deployment) -> CollectorSample | None:
+    health = windows.collector_health(deployment)
+    if health is None:
+        return None
+    return CollectorSample(running=health.pid is not None, pid=health.pid, reason=health.reason)
 
 
 def _measured(measured: dict[str, Figures] | str, track: str) -> WindowStats | str:

@@ -35,6 +35,15 @@ class TrackSample:
 
 
 @dataclass(frozen=True)
+class CollectorSample:
+    """The data-plane collector beside the deployment (runtimes that have one)."""
+
+    running: bool
+    pid: int | None
+    reason: str = ""  # why the gates cannot judge its figures now ("" while fresh)
+
+
+@dataclass(frozen=True)
 class RuleResult:
     domain: str
     rule: str
@@ -51,6 +60,7 @@ class DashboardSample:
     recent_p99: list[float] = field(default_factory=list)
     recent_error_rate: list[float] = field(default_factory=list)
     rollout: str = ""  # "step 2/4 at 25% (progressing); …" while a progressive rollout runs
+    collector: CollectorSample | None = None  # None: nothing deployed, or no collector
 
 
 # -- figures -------------------------------------------------------------------------------
@@ -154,6 +164,13 @@ def fmt_uptime(value: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def fmt_collector(collector: CollectorSample) -> str:
+    if not collector.running:
+        return collector.reason  # the gates' sentence: it says the collector is not running
+    running = f"running (pid {collector.pid})"
+    return f"{running}, behind: {collector.reason}" if collector.reason else running
+
+
 def _headline(sample: DashboardSample) -> list[tuple[str, str]]:
     judged = judged_track(sample)
     rows = [
@@ -163,6 +180,8 @@ def _headline(sample: DashboardSample) -> list[tuple[str, str]]:
         ("Uptime", fmt_uptime(judged.uptime_s if judged else None)),
         ("Chaos", chaos_of(sample)),
     ]
+    if sample.collector is not None:
+        rows.append(("Collector", fmt_collector(sample.collector)))
     if sample.rollout:
         rows.append(("Rollout", sample.rollout))
     if sample.recent_p99:

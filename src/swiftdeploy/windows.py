@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from swiftdeploy.clock import epoch
 from swiftdeploy.collector import promql, query
@@ -71,6 +71,30 @@ def stop_collector(deployment: Deployment) -> list[str]:
     state_dir = collector_dir(deployment)
     found = collector_process.locate(state_dir)
     return [f"collector (pid {found.pid})"] if collector_process.stop(state_dir) else []
+
+
+class CollectorHealth(NamedTuple):
+    pid: int | None  # None: not running
+    reason: str  # why a gate cannot judge its figures now; "" while they are fresh
+
+
+def collector_health(deployment: Deployment) -> CollectorHealth | None:
+    """Whether the collector runs and keeps up, for `status`; None where the runtime has none.
+
+    Not running: the gates' own sentence (`no measurements since 12:03:04 UTC (41 s ago):
+    the collector is not running`). Running but behind: how far (`no measurements since …`).
+    """
+    if deployment.runtime.request_log() is None:
+        return None
+    state_dir = collector_dir(deployment)
+    running = collector_process.locate(state_dir)
+    if running.url is None:
+        return CollectorHealth(None, _dead(state_dir, 1))
+    try:
+        behind = query.lag(query.fresh_until(running.url))
+    except query.CollectorUnavailable as exc:
+        return CollectorHealth(running.pid, exc.message)
+    return CollectorHealth(running.pid, behind or "")
 
 
 def judge_window(

@@ -82,6 +82,7 @@ def test_status_json(cli: Cli) -> None:
         "mode": "down",
         "tracks": [],
         "rollout": "",
+        "collector": None,  # nothing deployed: no collector is expected
         "recent_p99": [],
         "recent_error_rate": [],
         "policy": [

@@ -1,19 +1,21 @@
 """The gate judges what nginx served, whatever the service exports (real nginx, loopback).
 
 A service with no /metrics is released and its broken canary refused by the error rate the
-collector measured; a killed collector makes every gate fail closed until `deploy`
-restarts it.
+collector measured; a killed collector makes every gate fail closed (and `status` says why)
+until `deploy` restarts it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +68,21 @@ def test_a_service_without_metrics_is_gated_on_what_nginx_served(
     assert project.state()["canary"] is None
 
 
+def collector_line(project: Project) -> str:
+    """The Collector line of `status --once`'s plain lines."""
+    lines = project.ok("status", "--once", "--interval", "0.2").splitlines()
+    found = [line for line in lines if line.startswith("  Collector  : ")]
+    assert len(found) == 1, lines
+    return found[0]
+
+
+def collector_json(project: Project) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(
+        project.ok("status", "--once", "--json", "--interval", "0.2")
+    )["collector"]
+    return shown
+
+
 def test_a_killed_collector_fails_every_gate_closed_until_deploy_restarts_it(
     plain_project: tuple[Project, Path],
 ) -> None:
@@ -73,7 +90,17 @@ def test_a_killed_collector_fails_every_gate_closed_until_deploy_restarts_it(
     project.ok("deploy")
     project.ok("promote", "canary")
     pid_file = project.root / ".swiftdeploy" / "collector" / "collector.pid"
-    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    pid = int(pid_file.read_text())
+    assert collector_line(project) == f"  Collector  : running (pid {pid})"
+    assert collector_json(project) == {"running": True, "pid": pid, "reason": ""}
+    os.kill(pid, signal.SIGKILL)
+    dead = re.compile(
+        r"no measurements since \d\d:\d\d:\d\d UTC \(\d+ s ago\): the collector is not running"
+    )
+    assert dead.fullmatch(collector_line(project).removeprefix("  Collector  : "))
+    shown = collector_json(project)
+    assert (shown["running"], shown["pid"]) == (False, None)
+    assert dead.fullmatch(str(shown["reason"])), shown
     with Load(project.port) as load:
         time.sleep(2)
         refused = project.run("promote", "stable", "--window", "2")
@@ -86,6 +113,7 @@ def test_a_killed_collector_fails_every_gate_closed_until_deploy_restarts_it(
 
     redeployed = project.ok("deploy")
     assert "restarted the collector" in redeployed
+    assert collector_line(project) == f"  Collector  : running (pid {pid_file.read_text().strip()})"
     with Load(project.port, threads=2):
         time.sleep(3)
         project.ok("promote", "stable", "--window", "2")

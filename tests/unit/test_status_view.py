@@ -7,6 +7,7 @@ from rich.console import Console
 
 from swiftdeploy.history import History
 from swiftdeploy.status_view import (
+    CollectorSample,
     DashboardSample,
     RuleResult,
     TrackSample,
@@ -120,3 +121,42 @@ def test_sparkline() -> None:
 
 def test_uptime_format() -> None:
     assert [fmt_uptime(v) for v in (None, 5, 123, 3725)] == ["n/a", "5s", "2m03s", "1h02m"]
+
+
+def headline(s: DashboardSample) -> list[str]:
+    lines = render_lines(s)
+    return lines[1 : lines.index("  Tracks:")]
+
+
+DEAD = "no measurements since 12:03:04 UTC (41 s ago): the collector is not running"
+
+
+def test_the_collector_line_says_whether_it_runs_and_keeps_up() -> None:
+    cases = {
+        CollectorSample(True, 4242): "  Collector  : running (pid 4242)",
+        CollectorSample(True, 4242, "no measurements since 12:03:04 UTC (41 s ago)"): (
+            "  Collector  : running (pid 4242), behind: no measurements since 12:03:04 UTC "
+            "(41 s ago)"
+        ),
+        CollectorSample(False, None, DEAD): f"  Collector  : {DEAD}",
+    }
+    for collector, line in cases.items():
+        assert headline(sample(collector=collector, recent_p99=[], recent_error_rate=[])) == [
+            "  Throughput : 7.3 req/s",
+            "  P99 Latency: 620ms",
+            "  Error Rate : 6.00%",
+            "  Uptime     : 2m03s",
+            "  Chaos      : slow",
+            line,
+        ]
+
+
+def test_no_collector_line_without_one() -> None:
+    assert not any("Collector" in line for line in render_lines(sample()))
+
+
+def test_the_rich_panel_shows_the_collector_too() -> None:
+    out = StringIO()
+    console = Console(file=out, width=120, color_system=None, force_terminal=False)
+    console.print(render(sample(collector=CollectorSample(False, None, DEAD))))
+    assert f"Collector    {DEAD}" in out.getvalue()

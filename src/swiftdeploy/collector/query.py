@@ -57,17 +57,44 @@ def window_from_journal(
     return collector.window(track, seconds, now=time.time() if now is None else now)
 
 
+def fresh_until(url: str, *, client: httpx.Client | None = None) -> float:
+    """GET {url}/healthz: until when the running collector has counted every request."""
+    own = client is None
+    http = client or httpx.Client(timeout=2.0)
+    try:
+        response = http.get(f"{url}/healthz")
+        return float(response.json()["fresh_until"])
+    except httpx.HTTPError as exc:
+        raise CollectorUnavailable(f"the collector at {url} did not answer: {exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CollectorUnavailable(f"the collector at {url} answered a malformed health") from exc
+    finally:
+        if own:
+            http.close()
+
+
+def lag(fresh: float, *, now: float | None = None, max_lag_s: float = 5.0) -> str | None:
+    """`no measurements since 12:03:04 UTC (41 s ago)` when `fresh` lags more than
+    `max_lag_s` (`no measurements yet` when nothing was read); None when fresh."""
+    current = time.time() if now is None else now
+    if fresh <= 0:
+        return "no measurements yet"
+    behind = current - fresh
+    if behind <= max_lag_s:
+        return None
+    stamp = time.strftime("%H:%M:%S", time.gmtime(fresh))
+    return f"no measurements since {stamp} UTC ({behind:.0f} s ago)"
+
+
 def staleness(figures: Figures, *, now: float | None = None, max_lag_s: float = 5.0) -> str | None:
     """Why these figures cannot be judged, in the words a gate reports; None when fresh.
 
     The collector reads the log continuously, so `fresh_until` lags real time by a poll
     interval; more than `max_lag_s` means it is dead or behind, and a gate fails closed.
     """
-    current = time.time() if now is None else now
-    if figures.fresh_until <= 0:
-        return "no measurements yet: the collector has not read the log"
-    lag = current - figures.fresh_until
-    if lag <= max_lag_s:
+    reason = lag(figures.fresh_until, now=now, max_lag_s=max_lag_s)
+    if reason is None:
         return None
-    stamp = time.strftime("%H:%M:%S", time.gmtime(figures.fresh_until))
-    return f"no measurements since {stamp} UTC ({lag:.0f} s ago): the collector is not running"
+    if figures.fresh_until <= 0:
+        return f"{reason}: the collector has not read the log"
+    return f"{reason}: the collector is not running"
