@@ -1,8 +1,9 @@
 """When each instance was restarted by a supervisor: `.swiftdeploy/restarts.json`.
 
 The history holds every `instance_restarted` event; this small file holds the same instants
-per instance, so a rollout analysis (did the canary restart during this step?) and `status`
-ask one read, not a walk of the whole history. Written only under the project lock
+per instance (and how many there were), so a rollout analysis (did the canary restart during
+this step?) and `status` (`Restarts: stable 0, canary 2`) ask one read, not a walk of the
+whole history. Written only under the project lock
 (atomically); bounded to the last KEEP instants of the instances still in the state.
 """
 
@@ -31,8 +32,25 @@ def record(state_dir: Path, instance_id: str, track: str, when: float, live: set
     path = state_dir / FILE
     data = {key: value for key, value in _read(path).items() if key in live}
     entry = data.setdefault(instance_id, {"track": track, "times": []})
-    entry["times"] = [*entry.get("times", []), when][-KEEP:]
+    previous = entry.get("times", [])
+    # Times are bounded; the count is not (files from before it existed: their times).
+    entry["count"] = _whole(entry.get("count"), len(previous)) + 1
+    entry["times"] = [*previous, when][-KEEP:]
     atomic_write(path, json.dumps(data, sort_keys=True) + "\n", mode=0o600)
+
+
+def count(state_dir: Path, instance_id: str) -> int:
+    """How many times instance_id was restarted since it started (0: never, or unknown)."""
+    entry = _read(state_dir / FILE).get(instance_id)
+    if not isinstance(entry, dict):
+        return 0
+    return _whole(entry.get("count"), len(times(state_dir, instance_id)))
+
+
+def _whole(value: object, default: int) -> int:
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )
 
 
 def times(state_dir: Path, instance_id: str) -> list[float]:

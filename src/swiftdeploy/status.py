@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from swiftdeploy import windows
+from swiftdeploy import restarts, windows
 from swiftdeploy.clock import iso_utc
 from swiftdeploy.collector.series import Figures
 from swiftdeploy.desired import describe
@@ -75,6 +75,7 @@ class Sampler:
             if windows.source(self.deployment) != "app"
             else None
         )
+        counts_restarts = getattr(runtime, "records_restarts", False)
         for name, instance in live_tracks(state).items():
             now = self.clock()
             scraped = try_scrape(runtime, instance)
@@ -82,15 +83,20 @@ class Sampler:
                 stats = _measured(measured, name)
             else:
                 stats = self._since_last_scrape(instance, scraped, now, fresh)
+            restarted = (
+                restarts.count(self.deployment.project.state_dir, instance.id)
+                if counts_restarts
+                else None
+            )
             if isinstance(stats, str):
-                tracks.append(_unavailable(name, instance, stats))
+                tracks.append(_unavailable(name, instance, stats, restarted))
                 continue
             track_figures = figures(stats)
             if name == "canary":
                 canary_figures = track_figures
             else:
                 stable_figures = track_figures
-            tracks.append(_track(name, instance, stats, scraped))
+            tracks.append(_track(name, instance, stats, scraped, restarted))
         if fresh:
             self.cache.record(fresh, time.time(), live=set(state.instances))
         judged = canary_figures or stable_figures
@@ -198,7 +204,11 @@ def _measured(measured: dict[str, Figures] | str, track: str) -> WindowStats | s
 
 
 def _track(
-    name: str, instance: InstanceRecord, stats: WindowStats, scraped: Scrape | str
+    name: str,
+    instance: InstanceRecord,
+    stats: WindowStats,
+    scraped: Scrape | str,
+    restarted: int | None,
 ) -> TrackSample:
     own = scraped if isinstance(scraped, Scrape) else None
     return TrackSample(
@@ -212,10 +222,13 @@ def _track(
         available=True,
         reason="",
         artifact=describe(instance),
+        restarts=restarted,
     )
 
 
-def _unavailable(track: str, instance: InstanceRecord, reason: str) -> TrackSample:
+def _unavailable(
+    track: str, instance: InstanceRecord, reason: str, restarted: int | None
+) -> TrackSample:
     return TrackSample(
         track=track,
         version=instance.version,
@@ -227,4 +240,5 @@ def _unavailable(track: str, instance: InstanceRecord, reason: str) -> TrackSamp
         available=False,
         reason=reason,
         artifact=describe(instance),
+        restarts=restarted,
     )

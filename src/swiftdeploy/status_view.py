@@ -32,6 +32,7 @@ class TrackSample:
     available: bool
     reason: str = ""
     artifact: str = ""  # what the track runs: image ref + short ID (or command) and version
+    restarts: int | None = None  # by the local supervisor (None: the runtime does not count)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def _headline(sample: DashboardSample) -> list[tuple[str, str]]:
     ]
     if sample.collector is not None:
         rows.append(("Collector", fmt_collector(sample.collector)))
+    counted = [f"{t.track} {t.restarts}" for t in sample.tracks if t.restarts is not None]
+    if counted:
+        rows.append(("Restarts", ", ".join(counted)))
     if sample.rollout:
         rows.append(("Rollout", sample.rollout))
     if sample.recent_p99:

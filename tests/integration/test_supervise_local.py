@@ -4,6 +4,7 @@ killed supervisor is restarted by the next `deploy`."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -50,6 +51,14 @@ def answers_200(project: Project) -> bool:
         return False
 
 
+def restarts_line(project: Project) -> str:
+    """The Restarts line of `status --once`'s plain lines."""
+    lines = project.ok("status", "--once", "--interval", "0.2").splitlines()
+    found = [line for line in lines if line.startswith("  Restarts   : ")]
+    assert len(found) == 1, lines
+    return found[0]
+
+
 @pytest.fixture
 def no_restart(tmp_path: Path, port: int, nginx_bin: str) -> Iterator[Project]:
     proj = make_project(tmp_path, port, nginx_bin)
@@ -66,6 +75,7 @@ def test_a_killed_stable_is_restarted_on_its_socket(project: Project) -> None:
     assert "stable" in out
     assert supervisor_pid(project) is not None
     assert answers_200(project)
+    assert restarts_line(project) == "  Restarts   : stable 0"
     first = stable_pid(project)
     os.kill(first, signal.SIGKILL)
 
@@ -78,8 +88,9 @@ def test_a_killed_stable_is_restarted_on_its_socket(project: Project) -> None:
     assert payload["previous_pid"] == first
     assert payload["attempt"] == 1
     assert payload["backoff_s"] == 0.5
-    status = project.ok("status", "--json", "--once")
-    assert '"down"' not in status
+    status = json.loads(project.ok("status", "--json", "--once", "--interval", "0.2"))
+    assert status["mode"] != "down"
+    assert [(t["track"], t["restarts"]) for t in status["tracks"]] == [("stable", 1)]
 
     # A second crash, now of the supervisor's own child: its signal is known.
     second = stable_pid(project)
@@ -92,6 +103,7 @@ def test_a_killed_stable_is_restarted_on_its_socket(project: Project) -> None:
     assert payload["exit"] == "killed by SIGKILL"
     assert payload["attempt"] == 2
     assert payload["backoff_s"] == 1.0
+    assert restarts_line(project) == "  Restarts   : stable 2"
     # teardown (the fixture) checks that neither the instance nor the supervisor survives
 
 
@@ -129,7 +141,6 @@ def test_a_killed_supervisor_is_restarted_by_the_next_deploy(project: Project) -
 
 
 def test_a_canary_restarted_during_a_step_fails_its_analysis(project: Project) -> None:
-    import json
     import subprocess
 
     from ruamel.yaml import YAML

@@ -119,8 +119,18 @@ def test_restart_record_counts_since_and_forgets_stopped_instances(tmp_path: Pat
     for n in range(restarts.KEEP + 10):
         restarts.record(tmp_path, "stable-1", "stable", 100.0 + n, {"stable-1"})
     assert len(restarts.times(tmp_path, "stable-1")) == restarts.KEEP
+    assert restarts.count(tmp_path, "stable-1") == restarts.KEEP + 12  # times are bounded
+    assert restarts.count(tmp_path, "canary-1") == 0  # forgotten: no longer in the state
     (tmp_path / restarts.FILE).write_text("{not json")
     assert restarts.count_since(tmp_path, "stable-1", 0.0) == 0
+    assert restarts.count(tmp_path, "stable-1") == 0
+
+
+def test_a_restarts_file_without_counts_counts_its_times(tmp_path: Path) -> None:
+    (tmp_path / restarts.FILE).write_text('{"stable-1": {"track": "stable", "times": [1, 2]}}')
+    assert restarts.count(tmp_path, "stable-1") == 2
+    restarts.record(tmp_path, "stable-1", "stable", 3.0, {"stable-1"})
+    assert restarts.count(tmp_path, "stable-1") == 3
 
 
 def test_launch_round_trip_is_private(tmp_path: Path) -> None:

@@ -160,3 +160,13 @@ def test_the_rich_panel_shows_the_collector_too() -> None:
     console = Console(file=out, width=120, color_system=None, force_terminal=False)
     console.print(render(sample(collector=CollectorSample(False, None, DEAD))))
     assert f"Collector    {DEAD}" in out.getvalue()
+
+
+def test_restarts_are_one_line_for_the_tracks_the_runtime_counts() -> None:
+    tracks = [
+        TrackSample("stable", "1.0.0", 4.0, 42.0, 0.0, 3600.0, "none", True, restarts=0),
+        TrackSample("canary", "1.1.0", None, None, None, None, "unknown", False, "refused", "", 2),
+    ]
+    lines = headline(sample(tracks=tracks, recent_p99=[], recent_error_rate=[]))
+    assert lines[-1] == "  Restarts   : stable 0, canary 2"
+    assert not any("Restarts" in line for line in render_lines(sample()))  # not counted
