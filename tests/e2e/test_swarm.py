@@ -175,15 +175,18 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
     # The chaos token reaches the canary as a Docker secret (a file), and only there.
     stack.ok("chaos", "error", "--rate", "0.5")
     with Load(stack.port, threads=2) as load:
+        time.sleep(4)  # the operator's own traffic: the gate judges the 3 s that just passed
         refused = stack.run("promote", "stable", "--window", "3")
     assert load.total >= 50
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "[DENY] Error rate" in refused.stdout
+    assert "as nginx served it" in refused.stdout  # the collector, beside the stack
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
     assert served_by(stack.get("/", **{"X-Canary": "always"})) == "canary"
 
     stack.ok("chaos", "recover")
     with Load(stack.port, threads=2) as load:
+        time.sleep(4)  # the gate judges the 3 s that just passed: the errors age out first
         started = time.monotonic()
         stack.ok("promote", "stable", "--window", "3")
         promote_s = time.monotonic() - started
