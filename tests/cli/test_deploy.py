@@ -100,19 +100,22 @@ def test_dry_run_of_a_canary_manifest_shows_the_rendering_it_would_write(cli: Cl
          # target: compose
          worker_processes auto;
          # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
-        @@ -39,12 +39,12 @@
+        @@ -42,7 +42,7 @@
+                 * 19;
+             }
+             map $swiftdeploy_slot $swiftdeploy_weighted {
+        -        default stable;
+        +        default canary;
+             }
+        ␠
+             # Explicit temp paths let nginx run unprivileged, without /var/lib/nginx or /var/cache/nginx.
+        @@ -64,7 +64,7 @@
              }
         ␠
              upstream app_canary {
         -        server app:3000;
         +        server app-canary:3000;
                  keepalive 16;
-             }
-        ␠
-             upstream app_weighted {
-        -        server app:3000;
-        +        server app-canary:3000;
-                 keepalive 32;
              }
         ␠
         ==> docker-compose.yml would change

@@ -45,7 +45,7 @@ def test_init_check_exits_1_with_a_diff_on_drift(cli: Cli) -> None:
           [PASS] docker-compose.yml is up to date
         --- nginx.conf (on disk)
         +++ nginx.conf (from manifest)
-        @@ -49,7 +49,7 @@
+        @@ -69,7 +69,7 @@
              }
         ␠
              server {
@@ -53,7 +53,7 @@ def test_init_check_exits_1_with_a_diff_on_drift(cli: Cli) -> None:
         +        listen 8080;
                  server_name _;
         ␠
-                 # `always` so that error responses carry it too.
+                 # At server level, so nginx's own error pages (502/503/504) are logged too.
           run `swiftdeploy init` to regenerate
     """)
     assert cli("init", "--check") == (1, drift, "")

@@ -31,19 +31,22 @@ CANARY_DIFFS = """\
      # target: compose
      worker_processes auto;
      # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
-    @@ -39,12 +39,12 @@
+    @@ -42,7 +42,7 @@
+             * 19;
+         }
+         map $swiftdeploy_slot $swiftdeploy_weighted {
+    -        default stable;
+    +        default canary;
+         }
+    ␠
+         # Explicit temp paths let nginx run unprivileged, without /var/lib/nginx or /var/cache/nginx.
+    @@ -64,7 +64,7 @@
          }
     ␠
          upstream app_canary {
     -        server app:3000;
     +        server app-canary:3000;
              keepalive 16;
-         }
-    ␠
-         upstream app_weighted {
-    -        server app:3000;
-    +        server app-canary:3000;
-             keepalive 32;
          }
     ␠
     ==> docker-compose.yml would change
@@ -56,7 +59,7 @@ CANARY_DIFFS = """\
      name: swiftdeploy
      networks:
        opa-net:
-"""
+"""  # noqa: E501
 
 
 def test_dry_run_promote_canary_shows_every_file_it_would_rewrite(cli: Cli) -> None:

@@ -11,11 +11,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import MANIFEST, Stack, docker
+from e2e_support import (
+    DOCKERFILE,
+    LATEST,
+    MANIFEST,
+    NEW,
+    NEW_WELCOME,
+    Releases,
+    Stack,
+    docker,
+    image_id,
+)
 
 from lifecycle_support import free_port
 
@@ -98,3 +109,20 @@ def stack(tmp_path: Path, docker_env: dict[str, str]) -> Iterator[Stack]:
             ids = docker(env, kind, *listing, *proj.label_filter()).split()
             if ids:
                 docker(env, kind, "rm", "-f", *ids, check=False)
+
+
+@pytest.fixture
+def releases(docker_env: dict[str, str], tmp_path: Path) -> Iterator[Releases]:
+    """NEW built from the demo image, and a mutable tag of this test's own on the demo."""
+    old = image_id(docker_env, LATEST)
+    tag = f"swift-deploy-1-node:e2e-{uuid.uuid4().hex[:10]}"
+    docker(docker_env, "tag", old, tag)
+    context = tmp_path / "image-1.1.0"
+    context.mkdir()
+    (context / "Dockerfile").write_text(DOCKERFILE)
+    docker(docker_env, "build", "-q", "--build-arg", f"WELCOME={NEW_WELCOME}", "-t", NEW,
+           str(context), timeout=600)  # fmt: skip
+    try:
+        yield Releases(tag=tag, old=old, new=image_id(docker_env, NEW))
+    finally:
+        docker(docker_env, "rmi", tag, check=False)  # the tag only: the images stay

@@ -107,3 +107,52 @@ def assert_unreachable(stack: Stack, nginx: str, app: str, url: str) -> None:
     )
     reached = docker(stack.env, "exec", app, "python3", "-c", python_probe)
     assert reached.startswith("unreachable"), (url, reached)
+
+
+# A second release of the demo that really differs: its welcome message (a build argument)
+# and a label; built from the local demo image by the `releases` fixture.
+LATEST = "swift-deploy-1-node:latest"
+NEW = "swift-deploy-1-node:1.1.0"
+NEW_WELCOME = "Welcome to SwiftDeploy 1.1.0"
+DOCKERFILE = """\
+FROM swift-deploy-1-node:latest
+ARG WELCOME="Welcome to SwiftDeploy"
+LABEL org.swiftdeploy.release="1.1.0"
+USER 0:0
+RUN sed -i "s/Welcome to SwiftDeploy/${WELCOME}/" \\
+        /opt/venv/lib/python3*/site-packages/swiftdeploy/demo/app.py \\
+    && rm -f /opt/venv/lib/python3*/site-packages/swiftdeploy/demo/__pycache__/app.*.pyc
+USER 1001:1001
+"""
+
+
+@dataclass(frozen=True)
+class Releases:
+    """Two releases of the demo: `tag` is this test's own mutable tag (the operator's
+    `latest`), first on the demo image `old`; `new` is NEW's image ID. A tag of its own, so
+    re-tagging it changes nothing another test runs at the same time."""
+
+    tag: str
+    old: str
+    new: str
+
+    def use_tag(self, stack: Stack) -> None:
+        """The stack's manifest names `tag` instead of the demo's `latest`."""
+        text = stack.manifest.read_text()
+        stack.manifest.write_text(text.replace(f"image: {LATEST}", f"image: {self.tag}"))
+        stack.ok("init")
+
+
+def image_id(env: dict[str, str], ref: str) -> str:
+    return docker(env, "image", "inspect", "--format", "{{.Id}}", ref).strip()
+
+
+def welcome(stack: Stack, **headers: str) -> str:
+    return str(stack.get("/", **headers).json()["message"])
+
+
+def pinned(stack: Stack, track: str) -> dict[str, str]:
+    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    artifact = state["instances"][state[track]]["artifact"]
+    assert isinstance(artifact, dict)
+    return artifact

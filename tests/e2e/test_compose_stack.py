@@ -13,6 +13,7 @@ import pytest
 from e2e_support import Stack, assert_unreachable, docker
 
 from lifecycle_support import Load, served_by
+from swiftdeploy.collector.server import PORT_FILE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -38,15 +39,23 @@ def test_seed_flow(stack: Stack) -> None:
 
     stack.ok("chaos", "error", "--rate", "0.5")
     with Load(stack.port, threads=2) as load:
+        time.sleep(4)  # the operator's own traffic: the gate judges the 3 s that just passed
         refused = stack.run("promote", "stable", "--window", "3")
     assert load.total >= 50
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "[DENY] Error rate" in refused.stdout
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
+    # Judged from nginx's own record of each request, by the collector beside the stack.
+    assert "as nginx served it" in refused.stdout, refused.stdout
+    judged = [e for e in stack.history() if e["type"] == "policy_decision"][-1]["input"]
+    assert judged["error_rate"] > 0.2, judged
+    assert judged["stable"]["error_rate"] == 0, judged
     assert served_by(stack.get("/", **{"X-Canary": "always"})) == "canary"
 
     stack.ok("chaos", "recover")
     with Load(stack.port, threads=2) as load:
+        # The gate judges the 3 s that just passed: let the errors age out of them first.
+        time.sleep(4)
         stack.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert served_by(stack.get("/")) == "stable"
@@ -54,6 +63,9 @@ def test_seed_flow(stack: Stack) -> None:
 
     status = stack.ok("status", "--once")
     assert "stable" in status
+    counted = httpx.get(collector_url(stack) + "/metrics", timeout=5).text
+    assert 'swiftdeploy_requests_total{code="200",track="canary"}' in counted, counted
+    assert 'swiftdeploy_requests_total{code="500",track="canary"}' in counted, counted
     stack.ok("audit")
     assert (stack.root / "audit_report.md").exists()
 
@@ -63,6 +75,11 @@ def test_seed_flow(stack: Stack) -> None:
     types = [event["type"] for event in stack.history()]
     assert "teardown" in types
     assert types.count("policy_decision") >= 4
+
+
+def collector_url(stack: Stack) -> str:
+    port = (stack.root / ".swiftdeploy" / "collector" / PORT_FILE).read_text().strip()
+    return f"http://127.0.0.1:{port}"
 
 
 def test_regenerated_files_still_deploy(stack: Stack) -> None:

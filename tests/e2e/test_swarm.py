@@ -21,7 +21,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import MANIFEST, Stack, assert_unreachable, docker
+from e2e_support import (
+    MANIFEST,
+    NEW,
+    NEW_WELCOME,
+    Releases,
+    Stack,
+    assert_unreachable,
+    docker,
+    pinned,
+    welcome,
+)
 
 from lifecycle_support import Load, free_port, served_by
 
@@ -175,15 +185,18 @@ def test_swarm_seed_flow_with_opa_isolated(swarm_stack: Stack) -> None:
     # The chaos token reaches the canary as a Docker secret (a file), and only there.
     stack.ok("chaos", "error", "--rate", "0.5")
     with Load(stack.port, threads=2) as load:
+        time.sleep(4)  # the operator's own traffic: the gate judges the 3 s that just passed
         refused = stack.run("promote", "stable", "--window", "3")
     assert load.total >= 50
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "[DENY] Error rate" in refused.stdout
+    assert "as nginx served it" in refused.stdout  # the collector, beside the stack
     assert "[BLOCKED] Promotion denied by canary safety policy" in refused.stdout
     assert served_by(stack.get("/", **{"X-Canary": "always"})) == "canary"
 
     stack.ok("chaos", "recover")
     with Load(stack.port, threads=2) as load:
+        time.sleep(4)  # the gate judges the 3 s that just passed: the errors age out first
         started = time.monotonic()
         stack.ok("promote", "stable", "--window", "3")
         promote_s = time.monotonic() - started
@@ -310,3 +323,52 @@ def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) 
     assert stack.get("/").json()["version"] == "2.0.0"
     assert spec["UpdateConfig"]["Order"] == "start-first"
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"
+
+
+def test_swarm_tracks_run_their_own_pinned_images(swarm_stack: Stack, releases: Releases) -> None:
+    """As the compose test_release_images, on swarm: a task swarm itself restarts after the
+    stable tag moved still runs the image ID stable was started with."""
+    stack = swarm_stack
+    releases.use_tag(stack)
+    stack.ok("deploy")
+    assert pinned(stack, "stable")["id"] == releases.old
+    with Load(stack.port, threads=2) as load:
+        stack.ok("promote", "canary", "--image", NEW, "--version", "1.1.0")
+        assert pinned(stack, "canary")["id"] == releases.new
+        assert welcome(stack, **{"X-Canary": "always"}).startswith(NEW_WELCOME)
+        assert welcome(stack, **{"X-Canary": "never"}) == "Welcome to SwiftDeploy [stable]"
+        assert "manifest.yaml set back to what stable runs" in stack.ok("rollback")
+        assert f"image: {releases.tag}" in stack.manifest.read_text()
+
+        stack.ok("promote", "canary", "--image", NEW, "--version", "1.1.0")
+        docker(stack.env, "tag", NEW, releases.tag)
+        killed = task_container(stack, "app")
+        docker(stack.env, "kill", killed)
+        restarted = wait_for_new_task(stack, "app", killed)
+        assert stack.inspect(restarted)["Image"] == releases.old
+        stack.ok("deploy")  # adopts the restarted task; a canary runs: nothing replaced
+        assert pinned(stack, "stable")["id"] == releases.old
+        assert welcome(stack, **{"X-Canary": "never"}) == "Welcome to SwiftDeploy [stable]"
+
+        stack.ok("promote", "stable", "--window", "1")
+    assert load.total > 100
+    assert load.failures == 0, (load.statuses, load.errors[:3])
+    assert pinned(stack, "stable")["id"] == releases.new
+    assert stack.inspect(task_container(stack, "app"))["Image"] == releases.new
+    for pin in ({}, {"X-Canary": "never"}, {"X-Canary": "always"}):
+        for _ in range(5):
+            assert welcome(stack, **pin).startswith(NEW_WELCOME), pin
+
+
+def wait_for_new_task(stack: Stack, service: str, old: str, timeout_s: float = 60) -> str:
+    """The healthy container swarm started for `service` in place of `old`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ids = docker(stack.env, "ps", "-q", "--no-trunc", "--filter",
+                     f"label=com.docker.swarm.service.name={stack.name}_{service}",
+                     "--filter", "health=healthy").split()  # fmt: skip
+        fresh = [found for found in ids if not old.startswith(found) and not found.startswith(old)]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.5)
+    raise AssertionError(f"swarm started no new healthy {service} task within {timeout_s:g}s")

@@ -20,10 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from render_support import compose_nginx_target
 from swiftdeploy.manifest import load_manifest
 from swiftdeploy.nginx_conf import NginxTarget, render_nginx
-from swiftdeploy.runtime.compose.files import render_compose
+from swiftdeploy.runtime.compose.files import proxy_target, render_compose
 from swiftdeploy.runtime.local.layout import local_nginx_target
 from swiftdeploy.runtime.swarm.files import render_stack
 
@@ -44,7 +43,8 @@ def renderings(case: str) -> dict[str, str]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     local = local_nginx_target(Path(STATE_DIR), slot_count=LOCAL_SLOTS)
     return {
-        "nginx.conf": render_nginx(manifest, compose_nginx_target(manifest), digest=digest),
+        # What `init` writes and the container runtimes start from.
+        "nginx.conf": render_nginx(manifest, proxy_target(manifest), digest=digest),
         "nginx.local.conf": render_nginx(manifest, local, digest=digest),
         "docker-compose.yml": render_compose(manifest, digest=digest),
         "docker-stack.yml": render_stack(manifest, digest=digest),
@@ -90,7 +90,7 @@ def test_compose_golden_passes_nginx_t(case: str, tmp_path: Path, nginx_bin: str
     # loopback; container paths move into the temp dir. Everything else is tested as is.
     text = (GOLDEN / case / "nginx.conf").read_text()
     text = re.sub(r"server [A-Za-z0-9.-]+:([0-9]+);", r"server 127.0.0.1:\1;", text)
-    text = re.sub(r" (?:/var/log/swiftdeploy|/tmp)/", f" {tmp_path}/", text)
+    text = re.sub(r" (?:/var/log/swiftdeploy(?:-requests)?|/tmp)/", f" {tmp_path}/", text)
     text = re.sub(r"listen ([0-9]+);", "listen 127.0.0.1:8080;", text)
     conf = tmp_path / "nginx.conf"
     conf.write_text(text)

@@ -96,11 +96,12 @@ def directives(
         "    }\n"
     )
     if route_dir is None:
+        everything = canary_slots == slots
         marked = "".join(f"        {name} canary;\n" for name in names[:canary_slots])
         http += (
             "    map $swiftdeploy_slot $swiftdeploy_weighted {\n"
-            "        default stable;\n"
-            f"{marked}"
+            f"        default {'canary' if everything else 'stable'};\n"
+            f"{'' if everything else marked}"
             "    }\n"
         )
         choose = "        set $swiftdeploy_track $swiftdeploy_weighted;\n"

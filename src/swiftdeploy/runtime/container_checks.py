@@ -6,7 +6,13 @@ import tempfile
 from pathlib import Path
 
 from swiftdeploy.checks import CheckResult, check_image, nginx_test
-from swiftdeploy.containers import CONTAINER_TMP, NGINX_CONF_DIR, NGINX_LOG_DIR, OPA_IMAGE
+from swiftdeploy.containers import (
+    CONTAINER_TMP,
+    NGINX_CONF_DIR,
+    NGINX_LOG_DIR,
+    NGINX_REQUEST_LOG_DIR,
+    OPA_IMAGE,
+)
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.nginx_conf import render_nginx
 from swiftdeploy.runtime.compose.files import proxy_target
@@ -47,6 +53,7 @@ def check_nginx_in_image(manifest: Manifest) -> CheckResult:
         argv = [
             "docker", "run", "--rm", "--network", "none", "--read-only",
             "--tmpfs", CONTAINER_TMP, "--tmpfs", NGINX_LOG_DIR,
+            "--tmpfs", NGINX_REQUEST_LOG_DIR,
             "--add-host", f"{svc.name}:127.0.0.1", "--add-host", f"{svc.name}-canary:127.0.0.1",
             "-v", f"{tmp}:{NGINX_CONF_DIR}:ro",
             manifest.nginx.image, "nginx", "-t", "-q", "-c", f"{NGINX_CONF_DIR}/nginx.conf",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from swiftdeploy.containers import NGINX_CONF_DIR, PROXY_CONF_DIR
+from swiftdeploy.containers import NGINX_CONF_DIR, PROXY_CONF_DIR, PROXY_LOG_DIR, REQUEST_LOG
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -44,12 +44,29 @@ class ContainerProxy:
         self.addresses_changed = False
 
     def folder(self) -> Path:
-        """The folder nginx's container mounts, readable by its unprivileged user."""
+        """The folder nginx's container mounts, readable by its unprivileged user (and the
+        request log it appends to: both must exist before the container starts)."""
         folder = self.project.root / PROXY_CONF_DIR
         self.project.ensure_state_dir()
         folder.mkdir(exist_ok=True)
         folder.chmod(0o755)  # explicitly: the operator's umask may be 077
+        self._prepare_request_log()
         return folder
+
+    def request_log(self) -> Path:
+        """The host side of the file nginx logs every proxied request to (the collector's)."""
+        return self.project.root / PROXY_LOG_DIR / REQUEST_LOG
+
+    def _prepare_request_log(self) -> None:
+        """Create the request log for nginx's unprivileged user (another uid than the
+        operator's): it may append (write-only for others), only the operator reads it.
+        The folder stays the operator's; the project folder above it keeps other local
+        users out, while the bind mount lets the container reach the file directly."""
+        log = self.request_log()
+        log.parent.mkdir(exist_ok=True)
+        log.parent.chmod(0o755)
+        log.touch(exist_ok=True)
+        log.chmod(0o622)
 
     def apply(self, state: DeploymentState, target: NginxTarget) -> None:
         """Make the running nginx serve `target` (starting it when none runs)."""

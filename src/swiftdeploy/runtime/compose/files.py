@@ -7,6 +7,7 @@ manifest value can become a YAML key; the same manifest always gives the same by
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ from swiftdeploy.containers import (
     CONTAINER_TMP,
     NGINX_CONF_DIR,
     NGINX_LOG_DIR,
+    NGINX_REQUEST_LOG_DIR,
     NGINX_USER,
     OPA_IMAGE,
     OPA_USER,
     PROXY_CONF_DIR,
+    PROXY_LOG_DIR,
+    REQUEST_LOG,
 )
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.nginx_conf import NginxTarget, render_nginx, service_name_target
@@ -50,13 +54,15 @@ def proxy_target(
     canary_weight: int | None = None,
     stable_service: str | None = None,
 ) -> NginxTarget:
-    """The stack's nginx.conf (what `init` writes and the compose runtime reloads).
+    """The stack's nginx.conf (what `init` writes and the compose and swarm runtimes reload).
 
     No client keep-alive: a reload closes the old workers' idle keep-alive connections,
     and a request a client sends on one at that instant is lost; one connection per
-    request loses nothing.
+    request loses nothing. Every request is logged for the collector, its track rendered
+    per weighted slot: a switch is a reload, so each request is routed and logged by the
+    one configuration its worker runs.
     """
-    return service_name_target(
+    target = service_name_target(
         manifest,
         name="compose",
         canary_running=canary_running,
@@ -64,6 +70,12 @@ def proxy_target(
         stable_service=stable_service,
         client_keepalive_s=0,
     )
+    return dataclasses.replace(target, collector_log=f"{NGINX_REQUEST_LOG_DIR}/{REQUEST_LOG}")
+
+
+def request_log_volume() -> tuple[str, str]:
+    """The collector's request log folder: (host source relative to the manifest, target)."""
+    return f"./{PROXY_LOG_DIR}", NGINX_REQUEST_LOG_DIR
 
 
 def track_image(manifest: Manifest, variable: str) -> str:
@@ -114,6 +126,7 @@ def compose_data(manifest: Manifest) -> dict[str, Any]:
         "volumes": [
             f"./{PROXY_CONF_DIR}:{NGINX_CONF_DIR}:ro",
             f"nginx-logs:{NGINX_LOG_DIR}",
+            ":".join(request_log_volume()),
         ],
         "tmpfs": [CONTAINER_TMP, "/run", "/var/cache/nginx"],
         "depends_on": {

@@ -192,7 +192,7 @@ class ComposeRuntime:
         return None  # the rendered restart policy: Docker restarts what exits
 
     def request_log(self) -> Path | None:
-        return None  # nginx runs in a container here: its collector is not wired yet
+        return self.proxy.request_log()
 
     def data_plane_down(self, state: DeploymentState) -> bool:
         return state.nginx is None

@@ -21,6 +21,7 @@ from swiftdeploy.runtime.compose.files import (
     CANARY_VERSION_VAR,
     STABLE_IMAGE_VAR,
     STABLE_VERSION_VAR,
+    request_log_volume,
     track_image,
 )
 from swiftdeploy.runtime.stack_parts import (
@@ -143,6 +144,7 @@ def stack_data(manifest: Manifest) -> dict[str, Any]:
                 "target": NGINX_CONF_DIR,
                 "read_only": True,
             },
+            {"type": "bind", "source": request_log_volume()[0], "target": request_log_volume()[1]},
             {"type": "tmpfs", "target": CONTAINER_TMP},
             {"type": "tmpfs", "target": "/run"},
             {"type": "tmpfs", "target": "/var/cache/nginx"},

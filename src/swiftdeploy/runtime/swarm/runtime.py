@@ -288,7 +288,7 @@ class SwarmRuntime:
         return None  # the rendered restart policy: Docker restarts what exits
 
     def request_log(self) -> Path | None:
-        return None  # nginx runs in a container here: its collector is not wired yet
+        return self.proxy.request_log()
 
     def data_plane_down(self, state: DeploymentState) -> bool:
         return False  # swarm restarts the nginx task itself; the state may lag behind it
