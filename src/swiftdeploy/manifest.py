@@ -192,6 +192,12 @@ class AnalysisSpec(_Section):
     # prometheus: the collector's series by PromQL from the operator's Prometheus.
     source: Literal["proxy", "app", "prometheus"] = "proxy"
     prometheus_url: Annotated[str, Field(pattern=r"^https?://[^\s\x00]{1,2000}$")] | None = None
+    # Paths that are not traffic (probes, scrapes): the collector counts them apart, and no
+    # gate judges them. Matched exactly against the request's path (nginx's $uri).
+    exclude_paths: Annotated[
+        list[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~%+/-]{0,255}$")]],
+        Field(max_length=20),
+    ] = ["/healthz", "/metrics"]
 
     @model_validator(mode="after")
     def _url_for_prometheus(self) -> AnalysisSpec:

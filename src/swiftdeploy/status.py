@@ -75,7 +75,7 @@ class Sampler:
             if windows.source(self.deployment) != "app"
             else None
         )
-        counts_restarts = getattr(runtime, "records_restarts", False)
+        counts_restarts = runtime.records_restarts
         for name, instance in live_tracks(state).items():
             now = self.clock()
             scraped = try_scrape(runtime, instance)

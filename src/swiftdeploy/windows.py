@@ -34,10 +34,6 @@ from swiftdeploy.state import DeploymentState, InstanceRecord
 if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment
 
-# Probes and scrapes are not traffic: the collector leaves them out of every window.
-EXCLUDED_PATHS = ("/healthz", "/metrics")
-
-
 def source(deployment: Deployment) -> str:
     """The manifest's source; `app` where the runtime gives the collector no request log."""
     wanted = deployment.manifest.analysis.source
@@ -62,7 +58,7 @@ def start_collector(deployment: Deployment) -> str | None:
         collector_dir(deployment),
         log,
         process_log=project.logs_dir / "collector.log",
-        excluded_paths=EXCLUDED_PATHS,
+        excluded_paths=tuple(deployment.manifest.analysis.exclude_paths),
     )
     return f"collector (pid {found.pid})" if found.started else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -30,8 +31,6 @@ def counted(url: str, track: str = "stable") -> int:
 
 
 def wait_counted(url: str, expected: int) -> int:
-    import time
-
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if (n := counted(url)) >= expected:
@@ -64,13 +63,48 @@ def test_started_adopted_restarted_and_stopped(tmp_path: Path, nginx_bin: str) -
             restarted = supervise.ensure_running(r.state_dir, r.log, process_log=process_log)
             assert restarted.started
             assert restarted.pid != first.pid
-            assert restarted.url is not None
+            # The same address as before: an operator's Prometheus keeps scraping it.
+            assert restarted.url == first.url
             assert wait_counted(restarted.url, 65) == 65
         finally:
             stopped = supervise.stop(r.state_dir)
         assert stopped
         assert not supervise.locate(r.state_dir).running
         assert not supervise.stop(r.state_dir)
+
+
+def test_other_exclusions_replace_the_running_collector(tmp_path: Path, nginx_bin: str) -> None:
+    with rig(tmp_path, nginx_bin) as r:
+        out = r.root / "collector.out"
+        first = supervise.ensure_running(
+            r.state_dir, r.log, process_log=out, excluded_paths=("/a",)
+        )
+        try:
+            same = supervise.ensure_running(
+                r.state_dir, r.log, process_log=out, excluded_paths=("/a",)
+            )
+            assert (same.started, same.pid) == (False, first.pid)
+            # A prefix of the old settings is other settings too, not an adoption.
+            for paths in (("/a", "/ok"), ("/ok",)):
+                other = supervise.ensure_running(
+                    r.state_dir, r.log, process_log=out, excluded_paths=paths
+                )
+                assert other.started, paths
+                assert other.pid != first.pid
+            assert other.url is not None
+            send(r.url, 10)  # /ok is excluded now: counted apart, never in a window
+            exposed = ""
+            for _ in range(150):
+                exposed = httpx.get(f"{other.url}/metrics", timeout=5).text
+                if 'reason="path",track="stable"} 10.0' in exposed:
+                    break
+                time.sleep(0.1)
+            assert 'swiftdeploy_excluded_requests_total{reason="path",track="stable"} 10.0' in (
+                exposed
+            )
+            assert counted(other.url) == 0
+        finally:
+            supervise.stop(r.state_dir)
 
 
 def test_a_pid_file_naming_a_stranger_is_not_adopted(tmp_path: Path) -> None:

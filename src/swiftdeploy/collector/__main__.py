@@ -20,6 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on")
     parser.add_argument("--port", type=int, default=0, help="0: any free port (see collector.port)")
+    parser.add_argument(
+        "--prefer-port", type=int, default=0, help="with --port 0: try this port first"
+    )
     parser.add_argument("--retention", type=int, default=3600, help="seconds of series kept")
     parser.add_argument(
         "--exclude-path",
@@ -39,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port must be 0-65535, got {args.port}")
+    for flag, port in (("--port", args.port), ("--prefer-port", args.prefer_port)):
+        if not 0 <= port <= 65535:
+            parser.error(f"{flag} must be 0-65535, got {port}")
     if not 60 <= args.retention <= 7 * 86400:
         parser.error(f"--retention must be 60 s to 7 days, got {args.retention}")
     if not 0 <= args.log_flush_ms <= 10_000:
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir.resolve(),
         host=args.host,
         port=args.port,
+        preferred_port=args.prefer_port,
         retention_s=args.retention,
         excluded_paths=tuple(args.exclude_path or DEFAULT_EXCLUDED),
         log_flush_s=args.log_flush_ms / 1000,

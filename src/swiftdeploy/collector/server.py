@@ -43,6 +43,9 @@ class Settings:
     state_dir: Path
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port, written to state_dir/collector.port
+    # With port 0: the port to try first (the last run's), so an operator's Prometheus
+    # scrape target survives a collector restart; any free port when it is taken.
+    preferred_port: int = 0
     retention_s: int = 3600
     excluded_paths: tuple[str, ...] = DEFAULT_EXCLUDED
     checkpoint_s: float = 1.0
@@ -66,7 +69,7 @@ class CollectorProcess:
         self.saved_offset, self.saved_at = -1, 0.0
         self.exposition = Exposition(self.collector, self.lock, lambda: self.journal.append_errors)
         self.registry = registry_for(self.exposition)
-        self.httpd = ThreadingHTTPServer((settings.host, settings.port), _handler(self))
+        self.httpd = _bind(settings, _handler(self))
         self.httpd.daemon_threads = True
 
     @property
@@ -143,6 +146,13 @@ class CollectorProcess:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+
+def _bind(settings: Settings, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    if settings.port == 0 and settings.preferred_port:
+        with contextlib.suppress(OSError):
+            return ThreadingHTTPServer((settings.host, settings.preferred_port), handler)
+    return ThreadingHTTPServer((settings.host, settings.port), handler)
 
 
 def _handler(owner: CollectorProcess) -> type[BaseHTTPRequestHandler]:

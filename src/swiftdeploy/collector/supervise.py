@@ -56,21 +56,22 @@ def ensure_running(
 ) -> CollectorProcessInfo:
     """Adopt the collector already following `log`, or start one and wait until it answers."""
     found = locate(state_dir)
-    if found.url is not None and _answers(found.url):
+    settings = _settings_args(state_dir, excluded_paths)
+    adoptable = found.pid is not None and found.url is not None and _answers(found.url)
+    if adoptable and _process.alive(found.pid or 0, marker=" ".join(settings)):
         return found
-    if found.pid is not None:  # alive but not answering: replace it
+    if found.pid is not None:  # not answering, or other settings: replace it
         _process.terminate(found.pid, marker=_marker(state_dir))
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StateError(f"cannot create the collector's folder {state_dir}: {exc}") from exc
+    last_port = _read_int(state_dir / PORT_FILE) or 0
     for stale in (PID_FILE, PORT_FILE):
         with contextlib.suppress(FileNotFoundError):
             (state_dir / stale).unlink()
-    argv = [sys.executable, "-m", "swiftdeploy.collector", "--log", str(log)]
-    argv += ["--state-dir", str(state_dir.resolve())]
-    for path in excluded_paths:
-        argv += ["--exclude-path", path]
+    argv = [sys.executable, "-m", "swiftdeploy.collector"]
+    argv += [*settings, str(last_port), "--log", str(log)]
     pid = _process.spawn(argv, env=dict(os.environ), log_path=process_log)
     deadline = time.monotonic() + timeout_s
     # Our own unreaped child: its pid cannot be reused, so exit is asked of waitpid, not of
@@ -125,6 +126,16 @@ def _stop_child(pid: int, grace_s: float = 2.0) -> None:
 
 def _marker(state_dir: Path) -> str:
     return f"--state-dir {state_dir.resolve()}"
+
+
+def _settings_args(state_dir: Path, excluded_paths: tuple[str, ...]) -> list[str]:
+    """The collector's arguments up to its preferred port (the last run's, so an operator's
+    Prometheus keeps scraping the same address): a running collector whose command line
+    holds them, in this order, was started with these settings."""
+    args = ["--state-dir", str(state_dir.resolve())]
+    for path in excluded_paths:
+        args += ["--exclude-path", path]
+    return [*args, "--prefer-port"]
 
 
 def _answers(url: str) -> bool:

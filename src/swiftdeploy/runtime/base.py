@@ -46,6 +46,9 @@ class Health:
 
 class Runtime(Protocol):
     name: ClassVar[str]
+    # Whether SwiftDeploy itself restarts instances and counts it (`status` shows the
+    # counts); False where the platform restarts containers and keeps its own count.
+    records_restarts: ClassVar[bool]
 
     def __init__(self, project: Project, manifest: Manifest) -> None: ...
 

@@ -54,9 +54,7 @@ DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 
 class LocalRuntime:
     name = "local"
-    # Its supervisor counts each restart in restarts.json, so `status` can show them; the
-    # container runtimes leave restarts to Docker and do not define this.
-    records_restarts = True
+    records_restarts = True  # its supervisor counts each restart in restarts.json
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:

@@ -57,6 +57,7 @@ def stack_name() -> str:
 
 class SwarmRuntime:
     name = "swarm"
+    records_restarts = False  # Docker restarts containers (its restart policy)
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
