@@ -46,6 +46,9 @@ class Health:
 
 class Runtime(Protocol):
     name: ClassVar[str]
+    # The manifest field (section, key) naming the artifact this runtime starts: the one
+    # `promote canary --image` / `--command` may set for it.
+    artifact_field: ClassVar[tuple[str, str]]
 
     def __init__(self, project: Project, manifest: Manifest) -> None: ...
 

@@ -52,6 +52,7 @@ def project_name() -> str:
 
 class ComposeRuntime:
     name = "compose"
+    artifact_field = ("services", "image")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:

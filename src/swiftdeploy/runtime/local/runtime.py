@@ -54,6 +54,7 @@ DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 
 class LocalRuntime:
     name = "local"
+    artifact_field = ("local", "command")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:

@@ -57,6 +57,7 @@ def stack_name() -> str:
 
 class SwarmRuntime:
     name = "swarm"
+    artifact_field = ("services", "image")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
