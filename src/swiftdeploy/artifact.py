@@ -138,10 +138,15 @@ def resolve_command(
     return Artifact(
         kind="command",
         ref=shlex.join(argv),
-        id=f"sha256:{_file_sha256(Path(executable))}",
+        id=file_id(Path(executable)),
         version=version,
         executable=executable,
     )
+
+
+def file_id(path: Path) -> str:
+    """A command artifact's id: sha256 of the file's bytes (ArtifactMissing if unreadable)."""
+    return f"sha256:{_file_sha256(path)}"
 
 
 def _file_sha256(path: Path) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from swiftdeploy.desired import describe
 from swiftdeploy.errors import HealthTimeout, PolicyUnavailable, UsageError
 from swiftdeploy.history import History
 from swiftdeploy.manifest import Manifest, load_manifest
@@ -138,13 +139,22 @@ class Deployment:
         recorded = load_state(self.project.state_file)
         state = self.runtime.load()
         orphans = [iid for iid in state.instances if iid not in (state.stable, state.canary)]
+        # What each ran, as the runtime found it (a runtime records None when it cannot tell).
+        ran = {iid: state.instances[iid].artifact for iid in orphans}
         for instance_id in orphans:
-            self.reporter.info(f"reconcile: stopping {instance_id}, left by an interrupted command")
+            record = state.instances[instance_id]
+            runs = f"runs {describe(record)}" if record.artifact else "what it runs is unknown"
+            self.reporter.info(
+                f"reconcile: stopping {instance_id} ({runs}), left by an interrupted command"
+            )
             self.runtime.stop_instance(state, instance_id)
         interrupted = state.pending
         if state.pending:
             self.reporter.info(f"reconcile: the interrupted '{state.pending}' was rolled back")
-            self.history.append("reconcile", {"interrupted": state.pending, "stopped": orphans})
+            self.history.append(
+                "reconcile",
+                {"interrupted": state.pending, "stopped": orphans, "stopped_artifacts": ran},
+            )
             state.pending = None
         # Traffic may still point at an instance that died or that an interrupted command
         # started (and that was just stopped): route again to what is left.

@@ -286,7 +286,11 @@ def check_field(field: str, value: Any) -> Any:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise KeyError(field)
     info = model.model_fields[key]
-    annotated: Any = Annotated[info.annotation, *info.metadata]
+    # A field whose constraints live in its own annotation (local.command) has no metadata,
+    # and Annotated needs at least one.
+    annotated: Any = (
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    )
     adapter: TypeAdapter[Any] = TypeAdapter(annotated, config=ConfigDict(strict=True))
     try:
         return adapter.validate_python(value)

@@ -15,6 +15,7 @@ from swiftdeploy.errors import UsageError
 if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment, Outcome
     from swiftdeploy.plan import Plan
+    from swiftdeploy.runtime.base import Runtime
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class PromoteRequest:
     set_weight: int | None = None
     dry_run: bool = False
     image: str | None = None  # a new canary's image (services.image, written back)
+    command: tuple[str, ...] | None = None  # a new canary's command (local.command, likewise)
 
     @property
     def steering(self) -> bool:
@@ -41,15 +43,35 @@ def check(request: PromoteRequest) -> None:
         raise UsageError("give either TARGET (canary|stable) or one rollout control flag")
     if request.dry_run and request.steering:
         raise UsageError("--dry-run applies to 'promote canary|stable'")
-    if request.target != "canary" and (request.image or request.version):
-        raise UsageError("--image and --version apply to 'promote canary'")
+    if request.target != "canary" and (request.image or request.command or request.version):
+        raise UsageError("--image, --command and --version apply to 'promote canary'")
+
+
+# The option that sets each manifest field a runtime may start its artifact from.
+_ARTIFACT_OPTIONS = {("services", "image"): "--image", ("local", "command"): "--command"}
+
+
+def check_artifact_option(request: PromoteRequest, runtime: Runtime) -> None:
+    """Refuse --image or --command where the runtime never runs the field it sets: it
+    would be written into the manifest, and the canary would start from something else."""
+    given = {("services", "image"): request.image, ("local", "command"): request.command}
+    wanted = _ARTIFACT_OPTIONS[runtime.artifact_field]
+    for field, value in given.items():
+        option = _ARTIFACT_OPTIONS[field]
+        if value and option != wanted:
+            raise UsageError(
+                f"{option} does not apply to the {runtime.name} runtime, which runs "
+                f"{'.'.join(runtime.artifact_field)}: use {wanted}"
+            )
 
 
 def release_edits(request: PromoteRequest) -> dict[tuple[str, str], object]:
-    """The manifest values `--image` / `--version` set."""
+    """The manifest values `--image` / `--command` / `--version` set."""
     edits: dict[tuple[str, str], object] = {}
     if request.image:
         edits["services", "image"] = request.image
+    if request.command:
+        edits["local", "command"] = list(request.command)
     if request.version:
         edits["services", "version"] = request.version
     return edits
@@ -65,6 +87,7 @@ def progressive(deployment: Deployment, request: PromoteRequest) -> bool:
 def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
     """Carry out (or, with dry_run, plan) one `promote` request."""
     check(request)
+    check_artifact_option(request, deployment.runtime)
     if request.dry_run:
         from swiftdeploy.plan import plan_promote_canary, plan_promote_stable
 
@@ -82,7 +105,7 @@ def promote(deployment: Deployment, request: PromoteRequest) -> Outcome | Plan:
 
         edits = release_edits(request)
         if edits:
-            # Resolved first (a missing image is refused before anything changes), then
+            # Resolved first (a missing image or command is refused before anything changes), then
             # written: the manifest is the desired release, and the canary starts from it.
             desired_after(deployment, edits)
             deployment.set_release(edits)

@@ -208,6 +208,12 @@ def _track_cells(track: TrackSample) -> list[str]:
     ]
 
 
+def _artifact_rows(sample: DashboardSample) -> list[tuple[str, str]]:
+    """What each track runs, one row per track: a row of its own, because an image
+    reference or a command line is too long for a column of the figures' table."""
+    return [(t.track, t.artifact) for t in sample.tracks if t.artifact]
+
+
 def _domain_details(sample: DashboardSample) -> dict[str, str]:
     details: dict[str, list[str]] = {}
     for rule in sample.policy:
@@ -228,6 +234,11 @@ def render_lines(sample: DashboardSample) -> list[str]:
         for row in cells:
             text = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
             lines.append("    " + text.rstrip())
+    runs = _artifact_rows(sample)
+    if runs:
+        lines.append("  Artifacts:")
+        pad = max(len(track) for track, _ in runs)
+        lines += [f"    {track.ljust(pad)}  {artifact}" for track, artifact in runs]
     lines.append("  Policy Compliance:")
     verdicts = domain_status(sample)
     if not verdicts:
@@ -241,7 +252,8 @@ def render_lines(sample: DashboardSample) -> list[str]:
 
 
 def render(sample: DashboardSample) -> RenderableType:
-    """A Rich panel: headline figures, one row per track, one row per policy rule."""
+    """A Rich panel: headline figures, one row per track and what it runs, one row per
+    policy rule."""
     headline = Table.grid(padding=(0, 2))
     headline.add_column(style="bold")
     headline.add_column()
@@ -264,6 +276,12 @@ def render(sample: DashboardSample) -> RenderableType:
         else:
             tracks.add_row(t.track, t.version, Text("UNAVAILABLE", style="yellow"), t.reason)
 
+    runs = Table(title="Artifacts", expand=False)
+    for column in ("track", "runs"):
+        runs.add_column(column)
+    for track, artifact in _artifact_rows(sample):
+        runs.add_row(track, artifact)
+
     policy = Table(title="Policy Compliance", expand=False)
     for column in ("status", "domain", "rule", "detail"):
         policy.add_column(column)
@@ -274,6 +292,8 @@ def render(sample: DashboardSample) -> RenderableType:
     parts: list[RenderableType] = [headline]
     if sample.tracks:
         parts.append(tracks)
+    if runs.row_count:
+        parts.append(runs)
     parts.append(policy if sample.policy else Text("no policy results", style="dim"))
     return Panel(
         Group(*parts),

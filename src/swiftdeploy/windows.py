@@ -34,6 +34,7 @@ from swiftdeploy.state import DeploymentState, InstanceRecord
 if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment
 
+
 def source(deployment: Deployment) -> str:
     """The manifest's source; `app` where the runtime gives the collector no request log."""
     wanted = deployment.manifest.analysis.source

@@ -7,6 +7,7 @@ import json
 from textwrap import dedent
 
 from cli_support import Cli, demo_artifact, expected
+from swiftdeploy.artifact import resolve_command
 
 CANARY_DIFFS = """\
     ==> manifest.yaml would change
@@ -86,20 +87,25 @@ def test_dry_run_promote_canary_with_a_new_release_shows_the_manifest_values(cli
     cli.seed()
     manifest = cli.manifest.read_text()
     result = cli("promote", "canary", "--dry-run", "--json", "--version", "1.1.0",
-                 "--image", "swift-deploy-1-node:1.1.0")  # fmt: skip
+                 "--command", "python3 -m http.server '{socket}'")  # fmt: skip
     assert (result.code, result.stderr) == (0, "")
     payload = json.loads(result.stdout)
-    assert payload["steps"][0] == f"start canary {demo_artifact('1.1.0')} beside stable"
+    runs = resolve_command(["python3", "-m", "http.server", "{socket}"], "1.1.0").describe()
+    assert payload["steps"][0] == f"start canary {runs} beside stable"
     assert payload["policy"]["input"]["version"] == "1.1.0"
     changed = [line for line in payload["diffs"]["manifest.yaml"].splitlines()
                if line[:1] in "+-" and line[:3] not in ("+++", "---")]  # fmt: skip
-    assert sorted(changed) == [
-        "+  image: swift-deploy-1-node:1.1.0",
-        "+  mode: canary",
-        '+  version: "1.1.0"',  # still quoted, as the operator wrote it
-        "-  image: swift-deploy-1-node:latest",
+    assert changed == [
         "-  mode: stable",
         '-  version: "1.0.0"',
+        "+  mode: canary",
+        '+  version: "1.1.0"',  # still quoted, as the operator wrote it
+        "+local:",
+        "+  command:",
+        "+  - python3",
+        "+  - -m",
+        "+  - http.server",
+        '+  - "{socket}"',
     ]
     assert cli.manifest.read_text() == manifest  # a dry run writes nothing
 
@@ -108,7 +114,48 @@ def test_image_and_version_are_for_promote_canary(cli: Cli) -> None:
     cli.seed()
     result = cli("promote", "stable", "--version", "1.1.0")
     assert result.code == 2
-    assert "--image and --version apply to 'promote canary'" in result.stderr
+    assert "--image, --command and --version apply to 'promote canary'" in result.stderr
+
+
+def test_each_runtime_takes_only_the_option_for_what_it_runs(cli: Cli) -> None:
+    cli.seed()
+    manifest = cli.manifest.read_text()
+    assert cli("promote", "canary", "--image", "myorg/api:1.1.0") == (
+        2,
+        "",
+        "error: --image does not apply to the local runtime, which runs local.command: "
+        "use --command\n",
+    )
+    assert cli("promote", "canary", "--runtime", "compose", "--command", "./server") == (
+        2,
+        "",
+        "error: --command does not apply to the compose runtime, which runs services.image: "
+        "use --image\n",
+    )
+    assert cli.manifest.read_text() == manifest
+    assert not (cli.root / "history.jsonl").exists()
+
+
+def test_a_command_that_does_not_exist_is_refused_before_anything_changes(cli: Cli) -> None:
+    cli.seed()
+    manifest = cli.manifest.read_text()
+    missing = "error: command no-such-server not found (on PATH, or not executable)\n"
+    assert cli("promote", "canary", "--command", "no-such-server --port 1") == (2, "", missing)
+    assert cli("promote", "canary", "--dry-run", "--command", "no-such-server") == (
+        2,
+        "",
+        missing,
+    )
+    assert cli.manifest.read_text() == manifest
+
+
+def test_a_command_line_that_does_not_split_is_a_usage_error(cli: Cli) -> None:
+    cli.seed()
+    result = cli("promote", "canary", "--command", "'unclosed")
+    assert result.code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--command': No closing quotation in \"'unclosed\""
+    )
 
 
 def test_dry_run_promote_canary_json(cli: Cli) -> None:

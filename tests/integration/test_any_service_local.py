@@ -8,6 +8,7 @@ deployable and `services.env` gives it its configuration.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lifecycle_support import Load, Project, make_project, running
+from swiftdeploy.manifest import load_manifest, parse_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +78,27 @@ def test_a_stock_service_deploys_takes_a_canary_and_is_rolled_back(stock: Projec
     assert load.total > 20
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert stock.state()["canary"] is None
+    assert stock.get("/", **{"X-Canary": "always"}).text.startswith("v1 ")
+
+
+def test_promote_canary_command_writes_local_command_and_rollback_restores_it(
+    stock: Project,
+) -> None:
+    stock.ok("deploy")
+    before = stock.manifest.read_text()
+    line = shlex.join(json.loads(uvicorn("stock_app:app_v2").split("command: ", 1)[1]))
+    out = stock.ok("promote", "canary", "--command", line, "--version", "1.1.0")
+    assert "is healthy (mode=canary)" in out, out
+    assert stock.get("/", **{"X-Canary": "always"}).text.startswith("v2 ")
+    assert stock.get("/", **{"X-Canary": "never"}).text.startswith("v1 ")
+    written = load_manifest(stock.manifest)
+    assert written.local.command == shlex.split(line)
+    assert written.services.version == "1.1.0"
+    assert "# the operator's comment survives" in stock.manifest.read_text()
+    stock.ok("rollback")
+    # Back to what stable runs: its command line and version, comments kept.
+    assert load_manifest(stock.manifest).local == parse_manifest(before.encode()).local
+    assert load_manifest(stock.manifest).services.version == "1.0.0"
     assert stock.get("/", **{"X-Canary": "always"}).text.startswith("v1 ")
 
 

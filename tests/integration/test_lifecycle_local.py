@@ -6,18 +6,24 @@ Each test gets its own project folder and loopback port, drives the CLI as a sub
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from lifecycle_support import Load, Project, running, served_by
 
 pytestmark = pytest.mark.integration
+
+DRAIN_S = 70  # the local runtime drains an instance for up to 65 s before it kills it
 
 
 def test_seed_flow_gates_the_canary_on_its_live_metrics(project: Project) -> None:
@@ -217,6 +223,57 @@ def test_dry_run_shows_the_diff_and_the_decision_and_changes_nothing(project: Pr
     assert snapshot() == before
 
 
+def test_a_canary_killed_before_its_pid_was_saved_is_named_by_what_it_runs(
+    project: Project,
+) -> None:
+    """kill -9 between "canary started" and "state saved": the next command finds the canary,
+    records the artifact that process really runs, and stops it."""
+    from swiftdeploy.lifecycle import Deployment
+
+    project.ok("deploy")
+    driver = Path(__file__).with_name("kill_after_start.py")
+    killed = subprocess.run(
+        [sys.executable, str(driver), "canary", "-f", str(project.manifest),
+         "promote", "canary", "--version", "1.1.0"],
+        env=project.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    saved = project.state()
+    assert (saved["pending"], saved["canary"]) == ("promote canary", None)
+    launches = project.root / ".swiftdeploy" / "instances"
+    (canary_id,) = [p.stem for p in launches.glob("canary-*.json")]
+    socket = json.loads((launches / f"{canary_id}.json").read_text())["socket"]
+    (process,) = [p for p in psutil.process_iter() if _environ(p).get("APP_SOCKET") == socket]
+
+    # The next command's view of the state: the canary, by what the process runs.
+    found = Deployment.open(project.manifest).runtime.load()  # load saves nothing
+    record = found.instances[canary_id]
+    assert (record.pid, record.track, found.canary) == (process.pid, "canary", None)
+    runs = record.pinned()
+    assert runs is not None
+    assert runs.version == process.environ()["APP_VERSION"] == "1.1.0"
+    assert runs.executable == os.path.realpath(process.exe())
+    exe = hashlib.sha256(Path(f"/proc/{process.pid}/exe").read_bytes()).hexdigest()
+    assert runs.id == f"sha256:{exe}"
+    assert process.cmdline() == [sys.executable, "-m", "swiftdeploy.demo"]
+
+    out = project.ok("rollback")
+    assert f"reconcile: stopping {canary_id} (runs {runs.describe()})" in out
+    (event,) = [e for e in project.history() if e["type"] == "reconcile"]
+    assert event["stopped_artifacts"] == {canary_id: runs.as_dict()}
+    process.wait(timeout=DRAIN_S)
+    assert not (launches / f"{canary_id}.json").exists()
+    assert served_by(project.get("/")) == "stable"
+    assert project.state()["pending"] is None
+
+
+def _environ(process: psutil.Process) -> dict[str, str]:
+    try:
+        return process.environ()
+    except psutil.Error:
+        return {}
+
+
 def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
     project: Project,
 ) -> None:
@@ -243,7 +300,7 @@ def test_processes_a_killed_command_never_recorded_are_found_and_stopped(
         state_file.write_text(json.dumps(state))
 
         out = project.ok("rollback")
-        assert f"stopping orphan-{stray.pid}" in out
+        assert f"stopping orphan-{stray.pid} (what it runs is unknown)" in out
         assert stray.wait(timeout=70) == 0
         assert served_by(project.get("/")) == "stable"
         assert project.state_pids() >= nginx_pid  # adopted again from its pid file

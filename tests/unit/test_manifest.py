@@ -557,3 +557,14 @@ nginx: {image: "nginx:latest", port: 8080, proxy_timeout: 30}
 network: {name: n, driver_type: bridge}
 policy: {engine: opa, opa_port: 8181}
 """
+
+
+def test_check_field_checks_a_field_whose_rules_live_in_its_own_annotation() -> None:
+    from swiftdeploy.manifest import check_field
+
+    assert check_field("local.command", ["./server", "{socket}"]) == ["./server", "{socket}"]
+    assert check_field("services.version", "1.1.0") == "1.1.0"
+    with pytest.raises(ValueError, match="at least 1 item"):
+        check_field("local.command", [])
+    with pytest.raises(ValueError, match=r"local\.command rule"):
+        check_field("local.command", ["nul\x00byte"])

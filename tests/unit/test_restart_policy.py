@@ -139,6 +139,12 @@ def test_launch_round_trip_is_private(tmp_path: Path) -> None:
     path = launch.path_for(tmp_path, "stable-1")
     assert path.stat().st_mode & 0o777 == 0o600
     assert launch.read(tmp_path, "stable-1") == spec
+    named = launch.Launch(
+        argv=["app"], env={}, log="/l.log", socket="/s.sock", track="canary",
+        artifact={"kind": "command", "ref": "app", "id": "sha256:00", "version": "1.1.0"},
+    )  # fmt: skip
+    launch.write(tmp_path, "canary-1", named)
+    assert launch.read(tmp_path, "canary-1") == named
     path.write_text('{"argv": []}')
     assert launch.read(tmp_path, "stable-1") is None
     launch.remove(tmp_path, "stable-1")

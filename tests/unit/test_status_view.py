@@ -18,14 +18,17 @@ from swiftdeploy.status_view import (
     to_history_record,
 )
 
+STABLE = "swift-deploy-1-node:1.0.0 (3fa2c1d4e5f6) v1.0.0"
+CANARY = "registry.example.com/team/service-with-a-long-name:1.1.0 (0a1b2c3d4e5f) v1.1.0"
+
 
 def sample(**overrides: object) -> DashboardSample:
     base: dict[str, object] = {
         "ts": "2026-05-06T20:10:00Z",
         "mode": "canary",
         "tracks": [
-            TrackSample("stable", "1.0.0", 4.0, 42.0, 0.0, 3600.0, "none", True),
-            TrackSample("canary", "1.1.0", 3.3, 620.0, 0.06, 123.0, "slow", True),
+            TrackSample("stable", "1.0.0", 4.0, 42.0, 0.0, 3600.0, "none", True, "", STABLE),
+            TrackSample("canary", "1.1.0", 3.3, 620.0, 0.06, 123.0, "slow", True, "", CANARY),
         ],
         "policy": [
             RuleResult("infra", "disk", "PASS", "disk=107GB"),
@@ -51,6 +54,16 @@ def test_plain_lines_match_the_seed_layout() -> None:
     assert "    [PASS] infra   — disk=107GB; cpu=0.8" in lines
     assert "    [FAIL] canary  — error_rate=6.00%; p99=620ms" in lines
     assert "\x1b" not in text
+
+
+def test_plain_lines_name_what_each_track_runs_below_the_figures() -> None:
+    lines = render_lines(sample())
+    start = lines.index("  Artifacts:")
+    assert lines[start - 2].startswith("    stable  1.0.0  4.0 req/s")
+    assert lines[start + 1 : start + 3] == [f"    stable  {STABLE}", f"    canary  {CANARY}"]
+    assert lines[start + 3] == "  Policy Compliance:"
+    without = sample(tracks=[TrackSample("stable", "1.0.0", 4.0, 42.0, 0.0, 1.0, "none", True)])
+    assert "  Artifacts:" not in render_lines(without)
 
 
 def test_unavailable_track_and_policy() -> None:
@@ -87,6 +100,8 @@ def test_rich_render_without_tty() -> None:
     assert "620ms" in text
     assert "FAIL" in text
     assert "error_rate" in text
+    assert STABLE in text
+    assert CANARY in text
     assert all(len(line) <= 100 for line in text.splitlines())
 
 

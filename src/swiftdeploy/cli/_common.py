@@ -11,6 +11,7 @@ from swiftdeploy.cli.context import manifest_path_from
 from swiftdeploy.cli.options import (
     FiniteFloatRange,
     chain_head,
+    command_line,
     dry_run_option,
     json_option,
     manifest_field,
@@ -25,6 +26,7 @@ from swiftdeploy.cli.output import print_outcome, print_plan, print_result
 __all__ = [
     "FiniteFloatRange",
     "chain_head",
+    "command_line",
     "dry_run_option",
     "json_option",
     "manifest_field",

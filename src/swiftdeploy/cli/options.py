@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import click
@@ -23,6 +24,24 @@ def manifest_field(field: str) -> Any:
             return check_field(field, value)
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None
+
+    return check
+
+
+def command_line(field: str) -> Any:
+    """A Click callback: a command line split as a shell would split it (no shell ever runs
+    it), then checked as the manifest field it stands for."""
+    as_field = manifest_field(field)
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{exc} in {value!r}") from None
+        checked = as_field(ctx, param, argv)
+        return tuple(checked)
 
     return check
 

@@ -4,6 +4,7 @@ import click
 
 from swiftdeploy.cli._common import (
     FiniteFloatRange,
+    command_line,
     dry_run_option,
     json_option,
     manifest_field,
@@ -29,6 +30,14 @@ from swiftdeploy.cli._common import (
     default=None,
     callback=manifest_field("services.image"),
     help="Image for a new canary (written to services.image; stable keeps its own).",
+)
+@click.option(
+    "--command",
+    "command_argv",
+    default=None,
+    callback=command_line("local.command"),
+    help="Command line for a new canary on the local runtime (split like a shell; written "
+    "to local.command; stable keeps its own).",
 )
 @click.option(
     "--window",
@@ -61,6 +70,7 @@ def command(
     target: str | None,
     version: str | None,
     image: str | None,
+    command_argv: tuple[str, ...] | None,
     window_s: float | None,
     progressive: bool,
     control: str | None,
@@ -79,7 +89,7 @@ def command(
     from swiftdeploy.promote import PromoteRequest, check, promote
 
     request = PromoteRequest(
-        target, version, window_s, progressive, control, set_weight, dry_run, image
+        target, version, window_s, progressive, control, set_weight, dry_run, image, command_argv
     )
     try:
         check(request)

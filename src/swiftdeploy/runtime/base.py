@@ -49,6 +49,9 @@ class Runtime(Protocol):
     # Whether SwiftDeploy itself restarts instances and counts it (`status` shows the
     # counts); False where the platform restarts containers and keeps its own count.
     records_restarts: ClassVar[bool]
+    # The manifest field (section, key) naming the artifact this runtime starts: the one
+    # `promote canary --image` / `--command` may set for it.
+    artifact_field: ClassVar[tuple[str, str]]
 
     def __init__(self, project: Project, manifest: Manifest) -> None: ...
 

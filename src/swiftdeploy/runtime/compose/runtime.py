@@ -27,7 +27,7 @@ from swiftdeploy.clock import iso_utc
 from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.project import Project
-from swiftdeploy.runtime import container_checks, docker
+from swiftdeploy.runtime import container_checks, container_orphans, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import (
     CANARY_IMAGE_VAR,
@@ -53,6 +53,7 @@ def project_name() -> str:
 class ComposeRuntime:
     name = "compose"
     records_restarts = False  # Docker restarts containers (its restart policy)
+    artifact_field = ("services", "image")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
@@ -129,6 +130,11 @@ class ComposeRuntime:
     def load(self) -> DeploymentState:
         state = load_state(self.project.state_file)
         forget_stopped_containers(state)
+        if state.pending:
+            # A canary a killed command started before its container id was saved.
+            listed = self._compose(state, "ps", "-q", self.canary_service, check=False)
+            address = f"{self.canary_service}:{self.manifest.services.port}"
+            container_orphans.adopt(state, listed.stdout.split(), address=address)
         return state
 
     def save(self, state: DeploymentState) -> None:

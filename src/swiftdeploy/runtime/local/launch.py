@@ -2,8 +2,10 @@
 
 Written by `start_instance` before the instance's pid reaches the state, removed by
 `stop_instance`; the supervisor reads it to respawn an instance that exited with the very
-same argv, environment and socket path, so nginx's symlinks keep pointing at it. The
-environment may carry the canary's chaos token: the file is 0600, like the state.
+same argv, environment and socket path, so nginx's symlinks keep pointing at it. It also
+names the track and the artifact the instance was started for, so a process whose pid a
+killed command never saved is still named by what it runs (orphans.py). The environment
+may carry the canary's chaos token: the file is 0600, like the state.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Launch:
     env: dict[str, str]
     log: str
     socket: str
+    track: str = ""  # absent in launch files written before orphans were named by them
+    artifact: dict[str, str] | None = None  # Artifact.as_dict() of what argv runs
 
 
 def path_for(state_dir: Path, instance_id: str) -> Path:
@@ -45,10 +49,18 @@ def read(state_dir: Path, instance_id: str) -> Launch | None:
             env={str(key): str(value) for key, value in data["env"].items()},
             log=str(data["log"]),
             socket=str(data["socket"]),
+            track=str(data.get("track", "")),
+            artifact=_artifact(data.get("artifact")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return launch if launch.argv else None
+
+
+def _artifact(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def remove(state_dir: Path, instance_id: str) -> None:

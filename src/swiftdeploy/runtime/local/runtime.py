@@ -35,7 +35,7 @@ from swiftdeploy.project import Project
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.health import MAX_BODY_BYTES, judge, read_at_most
-from swiftdeploy.runtime.local import command, launch, preflight, supervisor_process
+from swiftdeploy.runtime.local import command, launch, orphans, preflight, supervisor_process
 from swiftdeploy.runtime.local.layout import (
     REQUEST_LOG,
     ROOT_RUN_BASE,
@@ -55,6 +55,7 @@ DRAIN_TIMEOUT_S = 65.0  # a chaos-slowed request may take 60 s; let it finish
 class LocalRuntime:
     name = "local"
     records_restarts = True  # its supervisor counts each restart in restarts.json
+    artifact_field = ("local", "command")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
@@ -111,34 +112,7 @@ class LocalRuntime:
         )
 
     def _adopt_orphans(self, state: DeploymentState) -> None:
-        """Instances spawned by a killed command before their pid reached the state file.
-
-        They are recorded under no track, so the lifecycle's reconcile stops them.
-        """
-        known = {_socket_path(record.address) for record in state.instances.values()}
-        prefix = f"{self.run_dir}{os.sep}"
-        found: dict[int, tuple[int, dict[str, str]]] = {}
-        for proc in psutil.process_iter():
-            try:
-                env = proc.environ()
-                if env.get("APP_SOCKET", "").startswith(prefix):
-                    found[proc.pid] = (proc.ppid(), env)
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue
-        for pid, (ppid, env) in found.items():
-            socket = env["APP_SOCKET"]
-            if ppid in found or socket in known:
-                continue  # a server's worker goes with its parent; known ones are tracked
-            instance_id = f"orphan-{pid}"
-            state.instances[instance_id] = InstanceRecord(
-                id=instance_id,
-                track="canary",
-                mode="canary" if env.get("MODE") == "canary" else "stable",
-                version=env.get("APP_VERSION", "unknown"),
-                pid=pid,
-                address=f"unix:{socket}",
-            )
-            known.add(socket)
+        orphans.adopt(state, run_dir=self.run_dir, state_dir=self.project.state_dir)
 
     def save(self, state: DeploymentState) -> None:
         self.project.ensure_state_dir()
@@ -169,7 +143,14 @@ class LocalRuntime:
         log_path = self.project.logs_dir / f"{instance_id}.log"
         argv = command.argv(spec.artifact, self.manifest, socket_path)
         # Before the spawn: the supervisor respawns an instance only from its launch file.
-        again = launch.Launch(argv=argv, env=env, log=str(log_path), socket=str(socket_path))
+        again = launch.Launch(
+            argv=argv,
+            env=env,
+            log=str(log_path),
+            socket=str(socket_path),
+            track=spec.track,
+            artifact=spec.artifact.as_dict() if spec.artifact else None,
+        )
         launch.write(self.project.state_dir, instance_id, again)
         pid = _process.spawn(argv, env=env, log_path=log_path)
         record = InstanceRecord(

@@ -35,7 +35,7 @@ from swiftdeploy.errors import SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.project import Project
-from swiftdeploy.runtime import container_checks, docker
+from swiftdeploy.runtime import container_checks, container_orphans, docker
 from swiftdeploy.runtime.base import Health, InstanceSpec
 from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.compose.runtime import forget_everything, forget_stopped_containers
@@ -58,6 +58,7 @@ def stack_name() -> str:
 class SwarmRuntime:
     name = "swarm"
     records_restarts = False  # Docker restarts containers (its restart policy)
+    artifact_field = ("services", "image")
 
     @classmethod
     def generated_files(cls, project: Project, manifest: Manifest, digest: str) -> dict[Path, str]:
@@ -217,6 +218,14 @@ class SwarmRuntime:
         if adopted:
             self.save(state)
         forget_stopped_containers(state)
+        if state.pending:
+            # A canary task a killed command started before its container id was saved.
+            container_orphans.adopt(
+                state,
+                self._running_containers(self.canary_service),
+                address=f"{self.canary_service}:{self.manifest.services.port}",
+                instance_env=INSTANCE_ENV,
+            )
         if moved and state.nginx is not None:
             # nginx resolved the replaced task's address: reload it once the name resolves
             # to the new task (nginx.conf itself is unchanged).
