@@ -133,7 +133,8 @@ def _two_tracks(cli: Cli) -> Iterator[None]:
 def test_status_names_what_each_track_runs(cli: Cli) -> None:
     cli.seed()
     cli.infra_data({})
-    unmeasured = "UNAVAILABLE  no measurements: the collector is not running"
+    dead = "no measurements: the collector is not running"
+    unmeasured = f"UNAVAILABLE  {dead}"
     lines = expected(f"""\
         ==> SwiftDeploy Status  [<time>]  mode=down
           Throughput : n/a
@@ -141,6 +142,8 @@ def test_status_names_what_each_track_runs(cli: Cli) -> None:
           Error Rate : n/a
           Uptime     : n/a
           Chaos      : none
+          Collector  : {dead} (`swiftdeploy deploy` starts it)
+          Restarts   : stable 0, canary 0
           Tracks:
             stable  1.0.0  {unmeasured} (`swiftdeploy deploy` starts it)
             canary  1.1.0  {unmeasured} (`swiftdeploy deploy` starts it)
