@@ -142,7 +142,7 @@ def test_promote_and_rollback_under_load_drop_nothing(stack: Stack) -> None:
             stack.ok("rollback")
             time.sleep(0.3)
         stack.ok("promote", "canary")
-        stack.ok("promote", "stable", "--window", "1")
+        stack.ok("promote", "stable", "--window", "3")
     assert load.total > 200
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert served_by(stack.get("/")) == "stable"

@@ -51,7 +51,7 @@ def test_each_track_runs_its_own_pinned_image(stack: Stack, releases: Releases) 
         assert stack.inspect(stack.container("app"))["Image"] == old
         assert welcome(stack, **{"X-Canary": "never"}) == "Welcome to SwiftDeploy [stable]"
 
-        stack.ok("promote", "stable", "--window", "2")
+        stack.ok("promote", "stable", "--window", "3")
     assert load.total > 100
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert pinned(stack, "stable")["id"] == new

@@ -291,7 +291,7 @@ def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) 
         # A new version: the canary service, then the stable service, rolling-updated.
         stack.ok("promote", "canary", "--version", "2.0.0")
         assert stack.get("/", **{"X-Canary": "always"}).json()["version"] == "2.0.0"
-        stack.ok("promote", "stable", "--window", "1")
+        stack.ok("promote", "stable", "--window", "3")
     assert load.total > 200
     assert load.failures == 0, (load.statuses, load.errors[:3])
     home = stack.get("/")
@@ -350,7 +350,7 @@ def test_swarm_tracks_run_their_own_pinned_images(swarm_stack: Stack, releases: 
         assert pinned(stack, "stable")["id"] == releases.old
         assert welcome(stack, **{"X-Canary": "never"}) == "Welcome to SwiftDeploy [stable]"
 
-        stack.ok("promote", "stable", "--window", "1")
+        stack.ok("promote", "stable", "--window", "3")
     assert load.total > 100
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert pinned(stack, "stable")["id"] == releases.new
