@@ -10,6 +10,10 @@ load that never retries sees 0 failed requests through the whole sequence.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from e2e_support import NEW, NEW_WELCOME, Releases, Stack, docker, pinned, welcome
@@ -61,3 +65,33 @@ def test_each_track_runs_its_own_pinned_image(stack: Stack, releases: Releases) 
             assert welcome(stack, **pin).startswith(NEW_WELCOME), pin
     events = [e for e in stack.history() if e["type"] in ("promote", "rollback")]
     assert events[-1]["artifacts"]["stable"]["id"] == new
+
+
+def test_a_canary_a_killed_command_started_is_stopped_by_what_it_runs(
+    stack: Stack, releases: Releases
+) -> None:
+    """kill -9 between "canary started" and "state saved": the next command finds the
+    container by the image ID it runs, stops it, and stable is untouched."""
+    releases.use_tag(stack)
+    stack.ok("deploy")
+    driver = Path(__file__).parents[1] / "kill_after_start.py"
+    killed = subprocess.run(
+        [sys.executable, str(driver), "compose", "canary", "-f", str(stack.manifest),
+         "promote", "canary", "--image", NEW, "--version", "1.1.0"],
+        env=stack.env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    orphan = stack.container("app-canary")
+    assert stack.inspect(orphan)["Image"] == releases.new
+    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    assert (state["pending"], state["canary"]) == ("promote canary", None)
+
+    out = stack.ok("rollback")
+    runs = f"({releases.new.removeprefix('sha256:')[:12]})"  # how an artifact is named
+    assert f"reconcile: stopping orphan-{orphan[:12]}" in out, out
+    assert f"{runs} v1.1.0" in out, out
+    (event,) = [e for e in stack.history() if e["type"] == "reconcile"]
+    assert event["stopped_artifacts"][f"orphan-{orphan[:12]}"]["id"] == releases.new
+    assert docker(stack.env, "ps", "-q", "--filter", f"id={orphan}").strip() == ""
+    assert pinned(stack, "stable")["id"] == releases.old
+    assert welcome(stack) == "Welcome to SwiftDeploy [stable]"

@@ -231,9 +231,9 @@ def test_a_canary_killed_before_its_pid_was_saved_is_named_by_what_it_runs(
     from swiftdeploy.lifecycle import Deployment
 
     project.ok("deploy")
-    driver = Path(__file__).with_name("kill_after_start.py")
+    driver = Path(__file__).parents[1] / "kill_after_start.py"
     killed = subprocess.run(
-        [sys.executable, str(driver), "canary", "-f", str(project.manifest),
+        [sys.executable, str(driver), "local", "canary", "-f", str(project.manifest),
          "promote", "canary", "--version", "1.1.0"],
         env=project.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
