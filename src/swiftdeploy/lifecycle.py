@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from swiftdeploy.desired import describe
 from swiftdeploy.errors import HealthTimeout, PolicyUnavailable, UsageError
 from swiftdeploy.history import History
 from swiftdeploy.manifest import Manifest, load_manifest
@@ -142,8 +141,8 @@ class Deployment:
         # What each ran, as the runtime found it (a runtime records None when it cannot tell).
         ran = {iid: state.instances[iid].artifact for iid in orphans}
         for instance_id in orphans:
-            record = state.instances[instance_id]
-            runs = f"runs {describe(record)}" if record.artifact else "what it runs is unknown"
+            pinned = state.instances[instance_id].pinned()
+            runs = f"runs {pinned.describe()}" if pinned else "what it runs is unknown"
             self.reporter.info(
                 f"reconcile: stopping {instance_id} ({runs}), left by an interrupted command"
             )
