@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from lifecycle_support import free_port
 from swiftdeploy.collector.nginx import directives
 
 
@@ -136,12 +137,6 @@ def _worker_user() -> str:
     import pwd
 
     return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -11,6 +11,7 @@ import contextlib
 import http.server
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -31,10 +32,37 @@ MANIFEST = seed_text(
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port no one listens on, below the kernel's ephemeral range.
+
+    A port from bind(("127.0.0.1", 0)) is free only until somebody else binds port 0: a
+    collector or OPA server the deployment starts first, a client's source port. One from
+    outside that range cannot be handed out meanwhile, so the test's nginx still gets it.
+    """
+    low = _ephemeral_low()
+    if low <= 10_001:  # no room below it: the kernel's choice is all there is
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    for _ in range(500):
+        port = _random.randrange(10_000, low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in 10000-{low - 1} after 500 tries")
+
+
+_random = random.SystemRandom()  # not the seeded `random`: parallel workers must differ
+
+
+def _ephemeral_low() -> int:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 @dataclass

@@ -9,7 +9,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lifecycle_support import free_port
 from swiftdeploy.manifest import load_manifest
 from swiftdeploy.nginx_conf import NginxTarget, render_nginx
 from swiftdeploy.runtime.compose.files import proxy_target, render_compose
@@ -152,13 +152,6 @@ class _App(BaseHTTPRequestHandler):
         pass
 
 
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        found: int = sock.getsockname()[1]
-        return found
-
-
 def _serve(mode: str) -> ThreadingHTTPServer:
     handler = type(f"App_{mode}", (_App,), {"mode": mode})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -170,7 +163,7 @@ def test_running_nginx_routes_and_answers_json_errors(
     tmp_path: Path, nginx_bin: str, port: int
 ) -> None:
     stable = _serve("stable")
-    dead_port = _unused_port()  # nothing listens here: the canary track is down
+    dead_port = free_port()  # nothing listens here: the canary track is down
     manifest = load_manifest(GOLDEN / "seed" / "manifest.yaml")
     target = NginxTarget.host_process(
         name="local",

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from collector_support import free_port, prometheus
-from lifecycle_support import Load, Project, make_project
+from collector_support import prometheus
+from lifecycle_support import Load, Project, free_port, make_project
 
 pytestmark = pytest.mark.integration
 

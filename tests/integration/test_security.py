@@ -8,7 +8,6 @@ caught by `audit --verify` from the CLI (History.verify itself: tests/unit/test_
 from __future__ import annotations
 
 import json
-import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lifecycle_support import Project, make_project
+from lifecycle_support import Project, free_port, make_project
 from swiftdeploy.history import History
 
 pytestmark = pytest.mark.integration
@@ -24,9 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def local(tmp_path: Path, port: int, nginx_bin: str, opa_bin: str) -> Iterator[Project]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        opa_port = sock.getsockname()[1]
+    opa_port = free_port()
     extra = f"policy:\n  engine: opa\n  opa_port: {opa_port}\n"
     project = make_project(tmp_path, port, nginx_bin, extra=extra, env={"SWIFTDEPLOY_OPA": opa_bin})
     project.opa_port = opa_port  # type: ignore[attr-defined]
