@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,37 @@ def test_a_canary_a_killed_command_started_is_stopped_by_what_it_runs(
     assert docker(stack.env, "ps", "-q", "--filter", f"id={orphan}").strip() == ""
     assert pinned(stack, "stable")["id"] == releases.old
     assert welcome(stack) == "Welcome to SwiftDeploy [stable]"
+
+
+def test_a_promotion_killed_after_replacing_stable_is_finished_by_the_next_one(
+    stack: Stack, releases: Releases
+) -> None:
+    """kill -9 right after `promote stable` recreated the stable service's container (the
+    old one is gone): the next command adopts the new one as stable, by the image ID it runs,
+    and the promotion run again completes; no request fails meanwhile."""
+    releases.use_tag(stack)
+    stack.ok("deploy")
+    driver = Path(__file__).parents[1] / "kill_after_start.py"
+    with Load(stack.port, threads=2) as load:
+        stack.ok("promote", "canary", "--image", NEW, "--version", "1.1.0")
+        time.sleep(4)  # the window promote stable judges
+        killed = subprocess.run(
+            [sys.executable, str(driver), "compose", "stable", "-f", str(stack.manifest),
+             "promote", "stable", "--window", "3"],
+            env=stack.env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+        assert stack.inspect(stack.container("app"))["Image"] == releases.new
+
+        status = json.loads(stack.ok("status", "--once", "--json"))
+        assert [t["artifact"].split(" (")[1][:12] for t in status["tracks"]] == [
+            releases.new.removeprefix("sha256:")[:12]
+        ] * 2, status["tracks"]
+        time.sleep(4)
+        stack.ok("promote", "stable", "--window", "3")
+    assert load.failures == 0, (load.statuses, load.errors[:3])
+    assert pinned(stack, "stable")["id"] == releases.new
+    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    assert (state["canary"], state["pending"], len(state["instances"])) == (None, None, 1)
+    for pin in ({}, {"X-Canary": "never"}, {"X-Canary": "always"}):
+        assert welcome(stack, **pin).startswith(NEW_WELCOME), pin

@@ -106,7 +106,8 @@ def test_compose_load_adopts_the_canary_container_of_an_interrupted_command(
 
     def compose(state: DeploymentState, *args: str, **_: object) -> Completed:
         asked.append(args)
-        return Completed(["docker", "compose", *args], 0, f"{CANARY}\n", "")
+        listed = f"{CANARY}\n" if args[-1] == "app-canary" else ""
+        return Completed(["docker", "compose", *args], 0, listed, "")
 
     monkeypatch.setattr(runtime, "_compose", compose)
     runtime.save(DeploymentState(pending=pending))
@@ -114,7 +115,7 @@ def test_compose_load_adopts_the_canary_container_of_an_interrupted_command(
     if pending is None:  # nothing was interrupted: nothing is looked for
         assert (state.instances, asked) == ({}, [])
         return
-    assert asked == [("ps", "-q", "app-canary")]
+    assert asked == [("ps", "-q", "app-canary"), ("ps", "-q", "app")]
     (record,) = state.instances.values()
     assert (record.id, record.container, record.address) == (
         f"orphan-{CANARY[:12]}",
@@ -122,3 +123,65 @@ def test_compose_load_adopts_the_canary_container_of_an_interrupted_command(
         "app-canary:3000",
     )
     assert record.pinned().describe() == "myorg/api:1.1.0 (3fa2c1d4e5f6) v1.1.0"  # type: ignore[union-attr]
+
+
+def _stable_record(container: str) -> InstanceRecord:
+    return InstanceRecord(
+        id="stable-1", track="stable", mode="stable", version="1.0.0", pid=1,
+        address="app:3000", container=container,
+    )  # fmt: skip
+
+
+def test_the_stable_services_unsaved_container_is_stable_once_no_recorded_one_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """promote stable killed after it replaced the stable service's container: the old one
+    is gone (dropped from the state), the new one runs the canary's artifact."""
+    new = "9" * 64
+    documents = {
+        CANARY: inspected(CANARY),
+        new: inspected(new, env=["MODE=stable", "APP_VERSION=1.1.0"], ref="myorg/api:1.1.0"),
+    }
+    monkeypatch.setattr(container_orphans.docker, "inspect", documents.get)
+    canary = container_orphans.orphan_record(inspected(CANARY), address="app-canary:3000")
+    assert canary is not None
+    state = DeploymentState(instances={canary.id: canary}, canary=canary.id, canary_weight=100)
+    listed = {"app-canary": [CANARY], "app": [new]}
+    container_orphans.adopt_unsaved(
+        state, {"canary": "app-canary", "stable": "app"}, listed.__getitem__, port=3000
+    )
+    stable = state.stable_instance()
+    assert stable is not None
+    assert (stable.id, stable.track, stable.container, stable.address) == (
+        f"orphan-{new[:12]}", "stable", new, "app:3000",
+    )  # fmt: skip
+    assert stable.pinned().describe() == "myorg/api:1.1.0 (3fa2c1d4e5f6) v1.1.0"  # type: ignore[union-attr]
+    assert state.canary == canary.id  # untouched: reconcile and the operator finish it
+
+
+def test_an_unsaved_stable_container_beside_a_running_recorded_stable_is_an_orphan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    new = "9" * 64
+    documents = {STABLE: inspected(STABLE), new: inspected(new, env=["MODE=stable"])}
+    monkeypatch.setattr(container_orphans.docker, "inspect", documents.get)
+    state = DeploymentState(instances={"stable-1": _stable_record(STABLE)}, stable="stable-1")
+    container_orphans.adopt_unsaved(
+        state, {"stable": "app"}, lambda service: [STABLE, new], port=3000
+    )
+    assert state.stable == "stable-1"  # reconcile stops the new one: it is under no pointer
+    assert sorted(state.instances) == [f"orphan-{new[:12]}", "stable-1"]
+
+
+def test_two_unsaved_stable_containers_cannot_be_told_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = "8" * 64, "9" * 64
+    documents = {c: inspected(c, env=["MODE=stable"]) for c in (first, second)}
+    monkeypatch.setattr(container_orphans.docker, "inspect", documents.get)
+    state = DeploymentState()
+    container_orphans.adopt_unsaved(
+        state, {"stable": "app"}, lambda service: [first, second], port=3000
+    )
+    assert state.stable is None
+    assert len(state.instances) == 2

@@ -40,7 +40,13 @@ from swiftdeploy.runtime.compose.files import (
     compose_files,
 )
 from swiftdeploy.runtime.container_proxy import ContainerProxy
-from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
+from swiftdeploy.state import (
+    DeploymentState,
+    InstanceRecord,
+    ProcessRecord,
+    load_state,
+    save_state,
+)
 
 COMPOSE_TIMEOUT_S = 180.0
 
@@ -131,10 +137,15 @@ class ComposeRuntime:
         state = load_state(self.project.state_file)
         forget_stopped_containers(state)
         if state.pending:
-            # A canary a killed command started before its container id was saved.
-            listed = self._compose(state, "ps", "-q", self.canary_service, check=False)
-            address = f"{self.canary_service}:{self.manifest.services.port}"
-            container_orphans.adopt(state, listed.stdout.split(), address=address)
+            # Containers a killed command started before their ids were saved.
+            container_orphans.adopt_unsaved(
+                state,
+                {"canary": self.canary_service, "stable": self.stable_service},
+                lambda service: self._compose(
+                    state, "ps", "-q", service, check=False
+                ).stdout.split(),
+                port=self.manifest.services.port,
+            )
         return state
 
     def save(self, state: DeploymentState) -> None:

@@ -42,7 +42,13 @@ from swiftdeploy.runtime.compose.runtime import forget_everything, forget_stoppe
 from swiftdeploy.runtime.container_proxy import ContainerProxy
 from swiftdeploy.runtime.swarm.files import INSTANCE_ENV, STACK_NAME, render_stack
 from swiftdeploy.runtime.swarm.variables import Starting, stack_variables
-from swiftdeploy.state import DeploymentState, InstanceRecord, ProcessRecord, load_state, save_state
+from swiftdeploy.state import (
+    DeploymentState,
+    InstanceRecord,
+    ProcessRecord,
+    load_state,
+    save_state,
+)
 
 STACK_TIMEOUT_S = 180.0
 TASK_START_TIMEOUT_S = 90.0
@@ -219,11 +225,12 @@ class SwarmRuntime:
             self.save(state)
         forget_stopped_containers(state)
         if state.pending:
-            # A canary task a killed command started before its container id was saved.
-            container_orphans.adopt(
+            # Tasks a killed command started before their container ids were saved.
+            container_orphans.adopt_unsaved(
                 state,
-                self._running_containers(self.canary_service),
-                address=f"{self.canary_service}:{self.manifest.services.port}",
+                {"canary": self.canary_service, "stable": self.stable_service},
+                self._running_containers,
+                port=self.manifest.services.port,
                 instance_env=INSTANCE_ENV,
             )
         if moved and state.nginx is not None:
