@@ -122,6 +122,12 @@ def test_a_promotion_killed_after_replacing_stable_is_finished_by_the_next_one(
         assert [t["artifact"].split(" (")[1][:12] for t in status["tracks"]] == [
             releases.new.removeprefix("sha256:")[:12]
         ] * 2, status["tracks"]
+        # Run again at once: its reconcile routes the canary's share back to the canary
+        # track, whose last 3 s were (nearly) all served as stable's while stable was replaced.
+        again = stack.run("promote", "stable", "--window", "3")
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "reconcile: the interrupted 'promote stable' was rolled back" in again.stdout
+        assert "[DENY] inconclusive: " in again.stdout, again.stdout
         time.sleep(4)
         stack.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
