@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from swiftdeploy.clock import iso_utc
 from swiftdeploy.lifecycle import Deployment, require_running, stop_all_but
 from swiftdeploy.manifest import CanarySpec
 from swiftdeploy.rollout_state import Rollout
@@ -85,6 +86,7 @@ def _runs(canary: InstanceRecord, artifact: Artifact) -> bool:
 def _shift(deployment: Deployment, state: DeploymentState, weight: int) -> None:
     state.canary_weight = weight
     deployment.runtime.route(state)
+    state.canary_weight_since = iso_utc(timespec="microseconds")
 
 
 def start_canary(

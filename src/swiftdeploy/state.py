@@ -83,6 +83,9 @@ class DeploymentState(BaseModel):
     stable: str | None = None
     canary: str | None = None
     canary_weight: int = 0
+    # When canary_weight last took effect (iso_utc): a window judged before it measures the
+    # canary at another share, or before it had any traffic (a slow-starting container).
+    canary_weight_since: str | None = None
     nginx: ProcessRecord | None = None
     opa: ProcessRecord | None = None
     pending: str | None = None

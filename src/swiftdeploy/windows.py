@@ -109,14 +109,14 @@ def judge_window(
 
     The proxy and prometheus sources judge the past: they wait only for the part of the
     window the collector has not covered yet, or that lies before `since` (when the canary
-    started, or a rollout step shifted traffic; default: the canary's start).
+    started, or a rollout step shifted traffic; default: the later of the canary's start
+    and its last weight change).
     """
     chosen = source(deployment)
     if chosen == "app":
         return _from_instances(deployment, state, window_s, progress, sleep, evidence)
     seconds = max(1, math.ceil(window_s))
-    canary = state.canary_instance()
-    begun = since if since is not None else (epoch(canary.started_at) if canary else None)
+    begun = since if since is not None else canary_since(state)
     found = _windows(deployment, state, seconds, chosen)
     remainder = max(
         seconds - min((f.covered_s for f in found.values()), default=seconds),
@@ -132,6 +132,16 @@ def judge_window(
     if evidence is not None:
         evidence.update({name: window.as_dict() for name, window in found.items()})
     return {name: figures(window.as_window_stats()) for name, window in found.items()}
+
+
+def canary_since(state: DeploymentState) -> float | None:
+    """Since when the canary has served its current share: its start, or the last weight
+    change (a container can take seconds from its start to its first routed request)."""
+    canary = state.canary_instance()
+    if canary is None:
+        return None
+    instants = [epoch(canary.started_at), epoch(state.canary_weight_since or "")]
+    return max((instant for instant in instants if instant is not None), default=None)
 
 
 def current(
