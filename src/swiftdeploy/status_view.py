@@ -104,7 +104,7 @@ def chaos_of(sample: DashboardSample) -> str:
 def to_history_record(sample: DashboardSample) -> dict[str, Any]:
     """The seeds' status_sample payload. No `ts`: the history stamps its own (reserved key)."""
     judged = judged_track(sample)
-    return {
+    record: dict[str, Any] = {
         "mode": sample.mode,
         "req_per_s": _round(total_req_per_s(sample), 3),
         "p99_ms": _round(judged.p99_ms if judged else None, 1),
@@ -114,6 +114,10 @@ def to_history_record(sample: DashboardSample) -> dict[str, Any]:
         "policy": domain_status(sample),
         "sampled_at": sample.ts,
     }
+    restarts = {t.track: t.restarts for t in sample.tracks if t.restarts is not None}
+    if restarts:  # only where SwiftDeploy restarts instances itself (the local supervisor)
+        record["restarts"] = restarts
+    return record
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -104,6 +104,8 @@ def test_a_killed_stable_is_restarted_on_its_socket(project: Project) -> None:
     assert payload["attempt"] == 2
     assert payload["backoff_s"] == 1.0
     assert restarts_line(project) == "  Restarts   : stable 2"
+    (sampled, *_) = [e for e in reversed(project.history()) if e["type"] == "status_sample"]
+    assert sampled["restarts"] == {"stable": 2}  # the history keeps what status showed
     # teardown (the fixture) checks that neither the instance nor the supervisor survives
 
 

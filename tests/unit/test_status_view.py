@@ -115,8 +115,17 @@ def test_history_record_has_the_seed_fields_and_appends(tmp_path: Path) -> None:
     assert record["chaos"] == "slow"
     assert record["policy"] == {"infra": "PASS", "canary": "FAIL"}
     assert record["sampled_at"] == "2026-05-06T20:10:00Z"
+    assert "restarts" not in record  # this runtime leaves restarts to its platform
     event = History(tmp_path / "h.jsonl").append("status_sample", record)
     assert event["policy"]["canary"] == "FAIL"
+
+
+def test_history_record_keeps_the_supervisors_restart_counts() -> None:
+    tracks = [
+        TrackSample("stable", "1.0.0", 4.0, 42.0, 0.0, 3600.0, "none", True, restarts=0),
+        TrackSample("canary", "1.1.0", 3.3, 62.0, 0.0, 123.0, "none", True, restarts=2),
+    ]
+    assert to_history_record(sample(tracks=tracks))["restarts"] == {"stable": 0, "canary": 2}
 
 
 def test_stable_only_is_judged_when_no_canary() -> None:
