@@ -17,12 +17,11 @@ NGINX_CONF_DIR = "/etc/swiftdeploy"  # PROXY_CONF_DIR, mounted read-only into ng
 # mode of the project folder (a home folder is 0700). The folder, not the file: a file bind
 # mount pins the inode, so nginx would never see an nginx.conf replaced by rename.
 PROXY_CONF_DIR = ".swiftdeploy/proxy"
-# The data-plane collector's request log (collector/nginx.py): nginx in its container
-# appends to NGINX_REQUEST_LOG_DIR/REQUEST_LOG, a bind mount of PROXY_LOG_DIR (relative to
-# the manifest), and the collector on the host follows the same file.
+# The folder of the data-plane collector's request log (collector/nginx.py REQUEST_LOG):
+# nginx in its container appends there, a bind mount of PROXY_LOG_DIR (relative to the
+# manifest), and the collector on the host follows the same file.
 PROXY_LOG_DIR = ".swiftdeploy/proxy-log"
 NGINX_REQUEST_LOG_DIR = "/var/log/swiftdeploy-requests"
-REQUEST_LOG = "requests.log"
 CHAOS_TOKEN_FILE = ".swiftdeploy/chaos.token"  # noqa: S105 - a path, relative to the manifest
 GENERATED_NOTE = "generated from manifest.yaml — do not edit (run `swiftdeploy init`)"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FORMAT_NAME = "swiftdeploy_collector"
+REQUEST_LOG = "requests.log"  # the file's name, in whichever folder a runtime gives it
 SLOTS = 20
 # Tab-separated; the path last. Matches record.parse_line (TAG, FIELD_COUNT).
 LOG_FORMAT = (

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from swiftdeploy.containers import NGINX_CONF_DIR, PROXY_CONF_DIR, PROXY_LOG_DIR, REQUEST_LOG
+from swiftdeploy.collector.nginx import REQUEST_LOG
+from swiftdeploy.containers import NGINX_CONF_DIR, PROXY_CONF_DIR, PROXY_LOG_DIR
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest

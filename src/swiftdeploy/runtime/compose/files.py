@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from swiftdeploy.collector.nginx import REQUEST_LOG
 from swiftdeploy.containers import (
     APP_USER,
     CONTAINER_TMP,
@@ -22,7 +23,6 @@ from swiftdeploy.containers import (
     OPA_USER,
     PROXY_CONF_DIR,
     PROXY_LOG_DIR,
-    REQUEST_LOG,
 )
 from swiftdeploy.manifest import Manifest
 from swiftdeploy.nginx_conf import NginxTarget, render_nginx, service_name_target

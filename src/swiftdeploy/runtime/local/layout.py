@@ -13,12 +13,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from swiftdeploy.collector.nginx import REQUEST_LOG
 from swiftdeploy.nginx_conf import DEFAULT_SLOT_COUNT, NginxTarget
 from swiftdeploy.project import Project
 
 SLOTS = DEFAULT_SLOT_COUNT  # weighted routing in steps of 100 / SLOTS = 5 %
 ROOT_RUN_BASE = Path("/run/swiftdeploy")
-REQUEST_LOG = "requests.log"  # one line per proxied request, what the collector reads
 ROUTE_DIR = "route"  # canary-NN marker files: which weighted slots go to the canary
 WORKER_USER = "nobody"
 WORKER_GROUPS = ("nogroup", "nobody")

@@ -26,7 +26,7 @@ from swiftdeploy import _process
 from swiftdeploy.artifact import Artifact
 from swiftdeploy.checks import CheckResult
 from swiftdeploy.clock import iso_utc
-from swiftdeploy.collector.nginx import SLOTS, mark_slots
+from swiftdeploy.collector.nginx import REQUEST_LOG, SLOTS, mark_slots
 from swiftdeploy.errors import CommandFailed, SwiftDeployError
 from swiftdeploy.files import atomic_write
 from swiftdeploy.manifest import Manifest
@@ -37,7 +37,6 @@ from swiftdeploy.runtime.compose.files import compose_files
 from swiftdeploy.runtime.health import MAX_BODY_BYTES, judge, read_at_most
 from swiftdeploy.runtime.local import command, launch, orphans, preflight, supervisor_process
 from swiftdeploy.runtime.local.layout import (
-    REQUEST_LOG,
     ROOT_RUN_BASE,
     ROUTE_DIR,
     nginx_argv,
