@@ -44,7 +44,7 @@ def count(state_dir: Path, instance_id: str) -> int:
     entry = _read(state_dir / FILE).get(instance_id)
     if not isinstance(entry, dict):
         return 0
-    return _whole(entry.get("count"), len(times(state_dir, instance_id)))
+    return _whole(entry.get("count"), len(_times(entry)))
 
 
 def _whole(value: object, default: int) -> int:
@@ -54,9 +54,15 @@ def _whole(value: object, default: int) -> int:
 
 
 def times(state_dir: Path, instance_id: str) -> list[float]:
-    entry = _read(state_dir / FILE).get(instance_id) or {}
-    found = entry.get("times", []) if isinstance(entry, dict) else []
-    return [float(t) for t in found if isinstance(t, int | float)]
+    entry = _read(state_dir / FILE).get(instance_id)
+    return _times(entry) if isinstance(entry, dict) else []
+
+
+def _times(entry: dict[str, Any]) -> list[float]:
+    found = entry.get("times", [])
+    return (
+        [float(t) for t in found if isinstance(t, int | float)] if isinstance(found, list) else []
+    )
 
 
 def count_since(state_dir: Path, instance_id: str, since: float) -> int:
