@@ -1,5 +1,6 @@
 """`python kill_after_start.py RUNTIME TRACK ARGS…`: the CLI with ARGS, killed -9 by itself
-the moment RUNTIME has started an instance for TRACK, before the state file names it.
+the moment RUNTIME has started an instance for TRACK, before the state file names it
+(`killed_after_start` runs it from a test).
 
 That window (the instance runs, its pid or container id exists only in the CLI's memory) is
 microseconds wide: no delay chosen from outside hits it on purpose, so the kill is placed
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from swiftdeploy.cli.main import main
@@ -31,6 +35,23 @@ def run(runtime: str, track: str, args: list[str]) -> None:
 
     cls.start_instance = start_then_die
     main(args)
+
+
+def killed_after_start(
+    runtime: str,
+    track: str,
+    manifest: Path,
+    *args: str,
+    env: Mapping[str, str],
+    timeout: float,
+) -> None:
+    """Run `swiftdeploy -f MANIFEST ARGS` through this driver, and check that it died by
+    its own kill, right after starting TRACK's instance."""
+    killed = subprocess.run(
+        [sys.executable, __file__, runtime, track, "-f", str(manifest), *args],
+        env=dict(env), capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ class Stack:
     def get(self, path: str = "/", **headers: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=10)
 
+    def state(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.root / ".swiftdeploy" / "state.json").read_text())
+        return loaded
+
     def history(self) -> list[dict[str, Any]]:
         path = self.root / "history.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines() if line]
@@ -152,7 +156,7 @@ def welcome(stack: Stack, **headers: str) -> str:
 
 
 def pinned(stack: Stack, track: str) -> dict[str, str]:
-    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    state = stack.state()
     artifact = state["instances"][state[track]]["artifact"]
     assert isinstance(artifact, dict)
     return artifact

@@ -5,7 +5,6 @@ Every request goes through nginx on 127.0.0.1:<nginx.port>, as an operator's wou
 
 from __future__ import annotations
 
-import json
 import time
 
 import httpx
@@ -146,7 +145,7 @@ def test_promote_and_rollback_under_load_drop_nothing(stack: Stack) -> None:
     assert load.total > 200
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert served_by(stack.get("/")) == "stable"
-    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    state = stack.state()
     assert state["canary"] is None
     assert len(state["instances"]) == 1
 

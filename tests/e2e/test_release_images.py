@@ -10,15 +10,12 @@ load that never retries sees 0 failed requests through the whole sequence.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from e2e_support import NEW, NEW_WELCOME, Releases, Stack, docker, pinned, welcome
 
+from kill_after_start import killed_after_start
 from lifecycle_support import Load
 
 pytestmark = pytest.mark.e2e
@@ -75,16 +72,11 @@ def test_a_canary_a_killed_command_started_is_stopped_by_what_it_runs(
     container by the image ID it runs, stops it, and stable is untouched."""
     releases.use_tag(stack)
     stack.ok("deploy")
-    driver = Path(__file__).parents[1] / "kill_after_start.py"
-    killed = subprocess.run(
-        [sys.executable, str(driver), "compose", "canary", "-f", str(stack.manifest),
-         "promote", "canary", "--image", NEW, "--version", "1.1.0"],
-        env=stack.env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    killed_after_start("compose", "canary", stack.manifest, "promote", "canary", "--image", NEW,
+                       "--version", "1.1.0", env=stack.env, timeout=300)  # fmt: skip
     orphan = stack.container("app-canary")
     assert stack.inspect(orphan)["Image"] == releases.new
-    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    state = stack.state()
     assert (state["pending"], state["canary"]) == ("promote canary", None)
 
     out = stack.ok("rollback")
@@ -106,16 +98,11 @@ def test_a_promotion_killed_after_replacing_stable_is_finished_by_the_next_one(
     and the promotion run again completes; no request fails meanwhile."""
     releases.use_tag(stack)
     stack.ok("deploy")
-    driver = Path(__file__).parents[1] / "kill_after_start.py"
     with Load(stack.port, threads=2) as load:
         stack.ok("promote", "canary", "--image", NEW, "--version", "1.1.0")
         time.sleep(4)  # the window promote stable judges
-        killed = subprocess.run(
-            [sys.executable, str(driver), "compose", "stable", "-f", str(stack.manifest),
-             "promote", "stable", "--window", "3"],
-            env=stack.env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+        killed_after_start("compose", "stable", stack.manifest, "promote", "stable",
+                           "--window", "3", env=stack.env, timeout=300)  # fmt: skip
         assert stack.inspect(stack.container("app"))["Image"] == releases.new
 
         status = json.loads(stack.ok("status", "--once", "--json"))
@@ -132,7 +119,7 @@ def test_a_promotion_killed_after_replacing_stable_is_finished_by_the_next_one(
         stack.ok("promote", "stable", "--window", "3")
     assert load.failures == 0, (load.statuses, load.errors[:3])
     assert pinned(stack, "stable")["id"] == releases.new
-    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    state = stack.state()
     assert (state["canary"], state["pending"], len(state["instances"])) == (None, None, 1)
     for pin in ({}, {"X-Canary": "never"}, {"X-Canary": "always"}):
         assert welcome(stack, **pin).startswith(NEW_WELCOME), pin

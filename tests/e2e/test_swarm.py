@@ -297,7 +297,7 @@ def test_swarm_promote_and_rollback_under_load_drop_nothing(swarm_stack: Stack) 
     home = stack.get("/")
     assert served_by(home) == "stable"
     assert home.json()["version"] == "2.0.0"
-    state = json.loads((stack.root / ".swiftdeploy" / "state.json").read_text())
+    state = stack.state()
     assert state["canary"] is None
     assert len(state["instances"]) == 1
     spec = json.loads(

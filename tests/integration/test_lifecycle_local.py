@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 
+from kill_after_start import killed_after_start
 from lifecycle_support import Load, Project, running, served_by
 
 pytestmark = pytest.mark.integration
@@ -231,13 +232,8 @@ def test_a_canary_killed_before_its_pid_was_saved_is_named_by_what_it_runs(
     from swiftdeploy.lifecycle import Deployment
 
     project.ok("deploy")
-    driver = Path(__file__).parents[1] / "kill_after_start.py"
-    killed = subprocess.run(
-        [sys.executable, str(driver), "local", "canary", "-f", str(project.manifest),
-         "promote", "canary", "--version", "1.1.0"],
-        env=project.env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    killed_after_start("local", "canary", project.manifest, "promote", "canary", "--version",
+                       "1.1.0", env=project.env, timeout=120)  # fmt: skip
     saved = project.state()
     assert (saved["pending"], saved["canary"]) == ("promote canary", None)
     launches = project.root / ".swiftdeploy" / "instances"
