@@ -74,6 +74,56 @@ def expected(text: str) -> str:
     return textwrap.dedent(text).replace("␠\n", " \n")
 
 
+# What a canary at 100% of traffic changes in the seed project's rendered files, as a dry run
+# prints it (`<step>`: the step it is printed after). Exact output, written once for every
+# verb that starts a canary.
+_CANARY_RENDERING_DIFFS = """\
+    ==> nginx.conf would change
+    --- nginx.conf (now)
+    +++ nginx.conf (after the <step> step)
+    @@ -1,5 +1,5 @@
+     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
+    -# manifest sha256: <sha256>
+    +# manifest sha256: <sha256>
+     # target: compose
+     worker_processes auto;
+     # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
+    @@ -42,7 +42,7 @@
+             * 19;
+         }
+         map $swiftdeploy_slot $swiftdeploy_weighted {
+    -        default stable;
+    +        default canary;
+         }
+    ␠
+         # Explicit temp paths let nginx run unprivileged, without /var/lib/nginx or /var/cache/nginx.
+    @@ -64,7 +64,7 @@
+         }
+    ␠
+         upstream app_canary {
+    -        server app:3000;
+    +        server app-canary:3000;
+             keepalive 16;
+         }
+    ␠
+    ==> docker-compose.yml would change
+    --- docker-compose.yml (now)
+    +++ docker-compose.yml (after the <step> step)
+    @@ -1,5 +1,5 @@
+     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
+    -# manifest sha256: <sha256>
+    +# manifest sha256: <sha256>
+     name: swiftdeploy
+     networks:
+       opa-net:
+"""  # noqa: E501
+
+
+def canary_rendering_diffs(step: str) -> str:
+    """The nginx.conf and docker-compose.yml diffs of a canary at 100%, after `step`."""
+    return expected(_CANARY_RENDERING_DIFFS).replace("<step>", step)
+
+
 def normalise(text: str, *, project: Path | None = None, port: int | None = None) -> str:
     """The output with its run-specific parts replaced by placeholders: the project folder by
     `<project>`, the loopback port by `<port>`, sha256 digests by `<sha256>`, RFC 3339 times by

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cli_support import Cli, demo_artifact, expected
+from cli_support import Cli, canary_rendering_diffs, demo_artifact, expected
 
 DEMO = demo_artifact("1.0.0")
 
@@ -86,49 +86,16 @@ def test_dry_run_of_a_canary_manifest_shows_the_rendering_it_would_write(cli: Cl
     cli.seed()
     cli.infra_data(ALLOW_ALL)
     cli.manifest.write_text(cli.manifest.read_text().replace("mode: stable", "mode: canary"))
-    plan = expected("""\
+    plan = (
+        expected("""\
         ==> Dry run: deploy (nothing is changed)
           would start stable <demo> and route all traffic to it
           would start a canary at 100% of traffic
-        ==> nginx.conf would change
-        --- nginx.conf (now)
-        +++ nginx.conf (after the deploy step)
-        @@ -1,5 +1,5 @@
-         # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
-        -# manifest sha256: <sha256>
-        +# manifest sha256: <sha256>
-         # target: compose
-         worker_processes auto;
-         # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
-        @@ -42,7 +42,7 @@
-                 * 19;
-             }
-             map $swiftdeploy_slot $swiftdeploy_weighted {
-        -        default stable;
-        +        default canary;
-             }
-        ␠
-             # Explicit temp paths let nginx run unprivileged, without /var/lib/nginx or /var/cache/nginx.
-        @@ -64,7 +64,7 @@
-             }
-        ␠
-             upstream app_canary {
-        -        server app:3000;
-        +        server app-canary:3000;
-                 keepalive 16;
-             }
-        ␠
-        ==> docker-compose.yml would change
-        --- docker-compose.yml (now)
-        +++ docker-compose.yml (after the deploy step)
-        @@ -1,5 +1,5 @@
-         # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
-        -# manifest sha256: <sha256>
-        +# manifest sha256: <sha256>
-         name: swiftdeploy
-         networks:
-           opa-net:
+    """).replace("<demo>", DEMO)
+        + canary_rendering_diffs("deploy")
+        + expected("""\
         ==> Policy infra would answer
           [PASS] allowed
-    """).replace("<demo>", DEMO)  # noqa: E501
+    """)
+    )
     assert cli("deploy", "--dry-run") == (0, plan, "")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from textwrap import dedent
 
-from cli_support import Cli, demo_artifact, expected
+from cli_support import Cli, canary_rendering_diffs, demo_artifact, expected
 from swiftdeploy.artifact import resolve_command
 
-CANARY_DIFFS = """\
+# What promote canary --dry-run prints for the seed project's files.
+CANARY_DIFFS = expected("""\
     ==> manifest.yaml would change
     --- manifest.yaml (now)
     +++ manifest.yaml (after the canary step)
@@ -22,45 +23,7 @@ CANARY_DIFFS = """\
        version: "1.0.0"
      nginx:
        image: nginx:latest
-    ==> nginx.conf would change
-    --- nginx.conf (now)
-    +++ nginx.conf (after the canary step)
-    @@ -1,5 +1,5 @@
-     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
-    -# manifest sha256: <sha256>
-    +# manifest sha256: <sha256>
-     # target: compose
-     worker_processes auto;
-     # Each proxied request holds two descriptors (client and upstream): twice worker_connections.
-    @@ -42,7 +42,7 @@
-             * 19;
-         }
-         map $swiftdeploy_slot $swiftdeploy_weighted {
-    -        default stable;
-    +        default canary;
-         }
-    ␠
-         # Explicit temp paths let nginx run unprivileged, without /var/lib/nginx or /var/cache/nginx.
-    @@ -64,7 +64,7 @@
-         }
-    ␠
-         upstream app_canary {
-    -        server app:3000;
-    +        server app-canary:3000;
-             keepalive 16;
-         }
-    ␠
-    ==> docker-compose.yml would change
-    --- docker-compose.yml (now)
-    +++ docker-compose.yml (after the canary step)
-    @@ -1,5 +1,5 @@
-     # generated from manifest.yaml — do not edit (run `swiftdeploy init`)
-    -# manifest sha256: <sha256>
-    +# manifest sha256: <sha256>
-     name: swiftdeploy
-     networks:
-       opa-net:
-"""  # noqa: E501
+""") + canary_rendering_diffs("canary")
 
 
 def test_dry_run_promote_canary_shows_every_file_it_would_rewrite(cli: Cli) -> None:
@@ -72,7 +35,7 @@ def test_dry_run_promote_canary_shows_every_file_it_would_rewrite(cli: Cli) -> N
           would start canary <demo> beside stable
           would shift traffic to it: [100] %
         """
-    ).replace("<demo>", demo_artifact("1.0.0")) + expected(CANARY_DIFFS) + expected(
+    ).replace("<demo>", demo_artifact("1.0.0")) + CANARY_DIFFS + expected(
         """\
         ==> Policy canary would answer
           [PASS] allowed
@@ -164,7 +127,7 @@ def test_dry_run_promote_canary_json(cli: Cli) -> None:
     assert (result.code, result.stderr) == (0, "")
     payload = json.loads(result.stdout)
     # The diffs are the ones the text output prints, one per file.
-    text = expected(CANARY_DIFFS)
+    text = CANARY_DIFFS
     diffs = {name: text.split(f"==> {name} would change\n")[1].split("==> ")[0]
              for name in ("manifest.yaml", "nginx.conf", "docker-compose.yml")}  # fmt: skip
     assert payload == {
