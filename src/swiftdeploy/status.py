@@ -72,7 +72,7 @@ class Sampler:
         # one, only adds its uptime and chaos state.
         measured = (
             windows.current(self.deployment, state, self.deployment.manifest.canary.window_s)
-            if windows.source(self.deployment) != "app"
+            if self.deployment.manifest.analysis.source != "app"
             else None
         )
         counts_restarts = runtime.records_restarts
@@ -189,10 +189,8 @@ def record(deployment: Deployment, sample: DashboardSample) -> None:
     deployment.history.append("status_sample", to_history_record(sample))
 
 
-def _collector(deployment: Deployment) -> CollectorSample | None:
+def _collector(deployment: Deployment) -> CollectorSample:
     health = windows.collector_health(deployment)
-    if health is None:
-        return None
     return CollectorSample(running=health.pid is not None, pid=health.pid, reason=health.reason)
 
 

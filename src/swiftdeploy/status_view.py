@@ -37,7 +37,7 @@ class TrackSample:
 
 @dataclass(frozen=True)
 class CollectorSample:
-    """The data-plane collector beside the deployment (runtimes that have one)."""
+    """The data-plane collector beside the deployment."""
 
     running: bool
     pid: int | None
@@ -61,7 +61,7 @@ class DashboardSample:
     recent_p99: list[float] = field(default_factory=list)
     recent_error_rate: list[float] = field(default_factory=list)
     rollout: str = ""  # "step 2/4 at 25% (progressing); …" while a progressive rollout runs
-    collector: CollectorSample | None = None  # None: nothing deployed, or no collector
+    collector: CollectorSample | None = None  # None: nothing deployed
 
 
 # -- figures -------------------------------------------------------------------------------

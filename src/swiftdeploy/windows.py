@@ -35,14 +35,6 @@ if TYPE_CHECKING:
     from swiftdeploy.lifecycle import Deployment
 
 
-def source(deployment: Deployment) -> str:
-    """The manifest's source; `app` where the runtime gives the collector no request log."""
-    wanted = deployment.manifest.analysis.source
-    if wanted != "app" and deployment.runtime.request_log() is None:
-        return "app"
-    return wanted
-
-
 def collector_dir(deployment: Deployment) -> Path:
     """The collector's journal, pid and port files."""
     return deployment.project.state_dir / "collector"
@@ -50,14 +42,11 @@ def collector_dir(deployment: Deployment) -> Path:
 
 def start_collector(deployment: Deployment) -> str | None:
     """Start (or adopt) the collector beside nginx; what was started, for `deploy`'s output."""
-    log = deployment.runtime.request_log()
-    if log is None:
-        return None
     project = deployment.project
     project.ensure_state_dir()
     found = collector_process.ensure_running(
         collector_dir(deployment),
-        log,
+        deployment.runtime.request_log(),
         process_log=project.logs_dir / "collector.log",
         excluded_paths=tuple(deployment.manifest.analysis.exclude_paths),
     )
@@ -75,14 +64,12 @@ class CollectorHealth(NamedTuple):
     reason: str  # why a gate cannot judge its figures now; "" while they are fresh
 
 
-def collector_health(deployment: Deployment) -> CollectorHealth | None:
-    """Whether the collector runs and keeps up, for `status`; None where the runtime has none.
+def collector_health(deployment: Deployment) -> CollectorHealth:
+    """Whether the collector runs and keeps up, for `status`.
 
     Not running: the gates' own sentence (`no measurements since 12:03:04 UTC (41 s ago):
     the collector is not running`). Running but behind: how far (`no measurements since …`).
     """
-    if deployment.runtime.request_log() is None:
-        return None
     state_dir = collector_dir(deployment)
     running = collector_process.locate(state_dir)
     if running.url is None:
@@ -112,7 +99,7 @@ def judge_window(
     started, or a rollout step shifted traffic; default: the later of the canary's start
     and its last weight change).
     """
-    chosen = source(deployment)
+    chosen = deployment.manifest.analysis.source
     if chosen == "app":
         return _from_instances(deployment, state, window_s, progress, sleep, evidence)
     seconds = max(1, math.ceil(window_s))
@@ -149,7 +136,9 @@ def current(
 ) -> dict[str, Figures] | str:
     """Each live track's last window as it stands (no waiting), or why there is none."""
     try:
-        return _windows(deployment, state, max(1, math.ceil(window_s)), source(deployment))
+        return _windows(
+            deployment, state, max(1, math.ceil(window_s)), deployment.manifest.analysis.source
+        )
     except MetricsUnavailable as exc:
         return exc.message
 
@@ -217,7 +206,7 @@ def measure_promotion(
     from swiftdeploy.policy.facts import promotion_input
 
     window = window_s if window_s is not None else deployment.manifest.canary.window_s
-    chosen = source(deployment)
+    chosen = deployment.manifest.analysis.source
     if chosen == "prometheus":
         url = deployment.manifest.analysis.prometheus_url
         deployment.reporter.step(f"Judging the canary's last {window:g}s by PromQL from {url}")

@@ -102,9 +102,8 @@ class Runtime(Protocol):
         """Start an OPA server on 127.0.0.1:<policy.opa_port> (the lifecycle decides when)."""
         ...
 
-    def request_log(self) -> Path | None:
-        """The file nginx logs every proxied request to for the collector (None: this
-        runtime has no collector yet, and the gates read the service's /metrics)."""
+    def request_log(self) -> Path:
+        """The host file nginx logs every proxied request to, which the collector follows."""
         ...
 
     def supervise(self) -> str | None:

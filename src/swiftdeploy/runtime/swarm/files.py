@@ -117,6 +117,7 @@ def stack_data(manifest: Manifest) -> dict[str, Any]:
     Replica counts and versions are variables the swarm runtime sets (see *_VAR above).
     """
     svc, nginx, net = manifest.services, manifest.nginx, manifest.network
+    log_source, log_target = request_log_volume()
     app = _app_service(
         manifest, "stable", STABLE_REPLICAS_VAR, 1, STABLE_VERSION_VAR, STABLE_INSTANCE_VAR
     )
@@ -144,7 +145,7 @@ def stack_data(manifest: Manifest) -> dict[str, Any]:
                 "target": NGINX_CONF_DIR,
                 "read_only": True,
             },
-            {"type": "bind", "source": request_log_volume()[0], "target": request_log_volume()[1]},
+            {"type": "bind", "source": log_source, "target": log_target},
             {"type": "tmpfs", "target": CONTAINER_TMP},
             {"type": "tmpfs", "target": "/run"},
             {"type": "tmpfs", "target": "/var/cache/nginx"},

@@ -304,7 +304,7 @@ class SwarmRuntime:
     def supervise(self) -> str | None:
         return None  # the rendered restart policy: Docker restarts what exits
 
-    def request_log(self) -> Path | None:
+    def request_log(self) -> Path:
         return self.proxy.request_log()
 
     def data_plane_down(self, state: DeploymentState) -> bool:
